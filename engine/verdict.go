@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"strings"
+)
+
+// Outcome is the engine's decision about one message.
+type Outcome int
+
+const (
+	// Valid: a known event of a known version that passes every error-severity rule.
+	Valid Outcome = iota
+	// Invalid: not JSON, not an object, a bad header, an unknown type or version, or a
+	// violated rule. Retrying cannot change this outcome.
+	Invalid
+	// RuleFailed: a rule could not be evaluated (a bug in the rules, such as reading an
+	// optional field without has()). Verdict.Err is a *RuleError naming the rule and its
+	// position.
+	RuleFailed
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Valid:
+		return "valid"
+	case Invalid:
+		return "invalid"
+	case RuleFailed:
+		return "rule_failed"
+	}
+	return "unknown"
+}
+
+// Violation is one failed rule.
+type Violation struct {
+	Rule    string `json:"rule"`    // rule id, e.g. "body.total.gt" or "big-orders-need-items"
+	Field   string `json:"field"`   // the field it concerns, e.g. "body.total"; may be empty
+	Message string `json:"message"` // human-readable reason
+}
+
+// Attribute is one named value computed from an event for persistence. Value is one of
+// string, int64, float64, bool, []any or map[string]any.
+type Attribute struct {
+	Name  string
+	Value any
+}
+
+// Persist says where and under which key a valid event is stored.
+type Persist struct {
+	Table      string
+	Key        []Attribute // key attributes in declaration order; every Value is a string
+	Attributes []Attribute // extra attributes declared by the persistence mapping
+}
+
+// Verdict is the result of evaluating one message body.
+type Verdict struct {
+	Outcome   Outcome
+	EventType string // from the envelope's type field, when it could be read
+	Version   string // from the envelope's version field, when it could be read
+	EventID   string // from the envelope's id field, when it could be read
+
+	// Violations lists the failed error-severity rules (Outcome Invalid); Warnings lists
+	// failed warning-severity rules, whatever the outcome.
+	Violations []Violation
+	Warnings   []Violation
+
+	// Err explains an Invalid outcome that is not a list of violations (*DecodeError,
+	// *UnknownTypeError) and every RuleFailed outcome (*RuleError).
+	Err error
+
+	// Persist is set when Outcome is Valid.
+	Persist *Persist
+
+	// Retry is the retry policy of the event's type and version, or the defaults when
+	// the type is not known.
+	Retry RetryPolicy
+}
+
+// Reason is a one-line summary of why the verdict is not Valid ("" when it is).
+func (v *Verdict) Reason() string {
+	switch {
+	case v.Outcome == Valid:
+		return ""
+	case v.Err != nil:
+		return v.Err.Error()
+	}
+	var b strings.Builder
+	for i, x := range v.Violations {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(x.Rule)
+		b.WriteString(": ")
+		b.WriteString(x.Message)
+	}
+	return b.String()
+}

@@ -1,0 +1,90 @@
+package worker
+
+// API CONTRACT between the worker loop and the adapters. Extend with care: both
+// adapters/sqsqueue, adapters/dynamotable and worker/workertest implement these.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message is one message received from a queue.
+type Message struct {
+	ID            string // the queue's message id
+	ReceiptHandle string
+	Body          string
+	ReceiveCount  int       // ApproximateReceiveCount: 1 on the first delivery
+	FirstReceived time.Time // ApproximateFirstReceiveTimestamp
+	SentAt        time.Time
+	Attributes    map[string]string // string message attributes (a dead-lettered message's reason, …)
+}
+
+// Visibility asks that a received message become visible again after Delay (0: at once).
+type Visibility struct {
+	Message Message
+	Delay   time.Duration
+}
+
+// Source is a queue the worker consumes. Implementations are safe for concurrent use.
+type Source interface {
+	// Name identifies the queue in logs and metrics (its URL).
+	Name() string
+	// Receive long-polls for up to max (≤ 10) messages. It blocks until messages
+	// arrive, the poll's wait time elapses (then it returns no messages and no error),
+	// or ctx is done. Errors are *RetryableError or *FatalError.
+	Receive(ctx context.Context, max int) ([]Message, error)
+	// Ack deletes messages, batching the calls. It returns the messages that could not
+	// be deleted, with an error that says why.
+	Ack(ctx context.Context, msgs []Message) (failed []Message, err error)
+	// SetVisibility changes the visibility of messages, batching the calls. It returns
+	// the changes that failed, with an error that says why.
+	SetVisibility(ctx context.Context, changes []Visibility) (failed []Visibility, err error)
+}
+
+// Item is one DynamoDB item to write: Key holds the key attributes (all strings), Attrs
+// every other attribute. Values are string, int64, float64, bool, json.Number, time.Time,
+// nil, []any or map[string]any.
+type Item struct {
+	Table string
+	Key   map[string]string
+	Attrs map[string]any
+}
+
+// Sink stores items. Implementations are safe for concurrent use.
+type Sink interface {
+	// Put writes items idempotently: writing an item whose key already exists does not
+	// create a second item (first-write-wins or upsert, by configuration). It returns
+	// one error per item, in order (nil for a stored one); each is nil, *RetryableError
+	// or *FatalError.
+	Put(ctx context.Context, items []Item) []error
+}
+
+// DeadLetter parks messages that cannot be processed.
+type DeadLetter interface {
+	// Send puts msg (its body unchanged) on the dead-letter queue of the source it came
+	// from, with attrs as string message attributes. Errors are *RetryableError or
+	// *FatalError.
+	Send(ctx context.Context, source string, msg Message, attrs map[string]string) error
+}
+
+// RetryableError is an infrastructure failure that another attempt may not meet:
+// throttling, a 5xx, a timeout, a network error.
+type RetryableError struct{ Err error }
+
+func (e *RetryableError) Error() string { return fmt.Sprintf("retryable: %v", e.Err) }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// FatalError is a deployment problem that no retry fixes: a missing table or queue,
+// denied access, invalid credentials.
+type FatalError struct{ Err error }
+
+func (e *FatalError) Error() string { return fmt.Sprintf("fatal: %v", e.Err) }
+func (e *FatalError) Unwrap() error { return e.Err }
+
+// IsFatal reports whether err is, or wraps, a *FatalError.
+func IsFatal(err error) bool {
+	var f *FatalError
+	return errors.As(err, &f)
+}
