@@ -1,0 +1,55 @@
+# eventproc — daily commands. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/eventproc
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 30s
+RULES ?= events.d
+
+.PHONY: help build test check bench fuzz up down run send-events demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build the static binary into bin/eventproc
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+test: node_modules ## run every test: unit, golden, shipped suites, binary, emulators end to end, short fuzz
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+check: ## lint the shipped events.d (load, compile, run its test suites)
+	$(GO) run . check --rules $(RULES)
+
+bench: node_modules ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+up: node_modules ## start the local SQS and DynamoDB emulators (ports 4566, 4567)
+	scripts/emulators.sh up
+
+down: ## stop the emulators that `make up` started
+	scripts/emulators.sh down
+
+run: build node_modules ## start the emulators if needed, provision, run the worker
+	scripts/run.sh
+
+send-events: build ## send generated events to the local queue (TYPE=, COUNT=, INVALID=)
+	scripts/send-events.sh
+
+demo: build node_modules ## the whole thing on a fresh clone: emulators, worker, a mix of events, a summary
+	scripts/demo.sh
+
+clean: ## remove build outputs
+	rm -rf bin .run
