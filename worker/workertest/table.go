@@ -1,0 +1,242 @@
+package workertest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"eventproc/worker"
+)
+
+// Table is an in-memory DynamoDB: a worker.Sink that stores items by table and key.
+// Create it with NewTable; safe for concurrent use.
+type Table struct {
+	firstWriteWins bool
+	faults         faults
+
+	mu      sync.Mutex
+	schemas map[string][]string // declared tables and their key attributes; nil: any table
+	items   map[string]map[string]worker.Item
+	calls   int
+	written int // item writes that changed the store
+	dupes   int // writes of a key that was already stored
+	itemErr func(worker.Item) error
+}
+
+// TableMode chooses how Table handles a key that is already stored.
+type TableMode int
+
+const (
+	// Upsert overwrites the stored item (the default, as BatchWriteItem does).
+	Upsert TableMode = iota
+	// FirstWriteWins keeps the stored item and reports success (a conditional put).
+	FirstWriteWins
+)
+
+var _ worker.Sink = (*Table)(nil)
+
+// NewTable returns an empty store that accepts items for any table.
+func NewTable(mode TableMode) *Table {
+	return &Table{firstWriteWins: mode == FirstWriteWins, items: make(map[string]map[string]worker.Item)}
+}
+
+// Declare makes the store strict: only declared tables exist (an item for another table
+// fails with a *worker.FatalError, like a missing DynamoDB table), and an item's key must
+// hold exactly the declared key attributes.
+func (t *Table) Declare(table string, key ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.schemas == nil {
+		t.schemas = make(map[string][]string)
+	}
+	t.schemas[table] = slices.Clone(key)
+}
+
+// Drop removes a declared table and its items: later writes to it fail as fatal.
+func (t *Table) Drop(table string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.schemas == nil {
+		t.schemas = make(map[string][]string)
+	}
+	delete(t.schemas, table)
+	delete(t.items, table)
+}
+
+// FailCalls makes the next times Put calls fail every item with err (times 0: every call
+// until ClearFaults).
+func (t *Table) FailCalls(err error, times int) { t.faults.failCalls(OpPut, err, times) }
+
+// FailItems makes Put fail each item for which f returns an error, with that error,
+// until ClearFaults.
+func (t *Table) FailItems(f func(worker.Item) error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.itemErr = f
+}
+
+// ClearFaults removes every injected failure.
+func (t *Table) ClearFaults() {
+	t.faults.clear()
+	t.mu.Lock()
+	t.itemErr = nil
+	t.mu.Unlock()
+}
+
+// Put stores items, one error per item.
+func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
+	errs := make([]error, len(items))
+	t.mu.Lock()
+	t.calls++
+	itemErr := t.itemErr
+	t.mu.Unlock()
+	if err := t.faults.call(OpPut); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			errs[i] = &worker.RetryableError{Err: err}
+		}
+		return errs
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, it := range items {
+		if itemErr != nil {
+			if err := itemErr(it); err != nil {
+				errs[i] = err
+				continue
+			}
+		}
+		if t.schemas != nil {
+			key, ok := t.schemas[it.Table]
+			if !ok {
+				errs[i] = &worker.FatalError{Err: fmt.Errorf("put item: table %q does not exist", it.Table)}
+				continue
+			}
+			if !sameKeys(key, it.Key) {
+				errs[i] = &worker.FatalError{Err: fmt.Errorf("put item: key %v does not match the key schema %v of table %q", slices.Sorted(maps.Keys(it.Key)), key, it.Table)}
+				continue
+			}
+		}
+		tbl := t.items[it.Table]
+		if tbl == nil {
+			tbl = make(map[string]worker.Item)
+			t.items[it.Table] = tbl
+		}
+		k := KeyString(it.Key)
+		if _, ok := tbl[k]; ok {
+			t.dupes++
+			if t.firstWriteWins {
+				continue
+			}
+		}
+		tbl[k] = cloneItem(it)
+		t.written++
+	}
+	return errs
+}
+
+func sameKeys(want []string, key map[string]string) bool {
+	if len(want) != len(key) {
+		return false
+	}
+	for _, k := range want {
+		if _, ok := key[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// KeyString renders a key as "name=value,name=value" sorted by name: a map key for items.
+func KeyString(key map[string]string) string {
+	names := slices.Sorted(maps.Keys(key))
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", n, key[n])
+	}
+	return b.String()
+}
+
+// Get returns the item stored under key in table.
+func (t *Table) Get(table string, key map[string]string) (worker.Item, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	it, ok := t.items[table][KeyString(key)]
+	return cloneItem(it), ok
+}
+
+// Items returns a table's items sorted by key.
+func (t *Table) Items(table string) []worker.Item {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := slices.Collect(maps.Keys(t.items[table]))
+	sort.Strings(keys)
+	out := make([]worker.Item, len(keys))
+	for i, k := range keys {
+		out[i] = cloneItem(t.items[table][k])
+	}
+	return out
+}
+
+// Len returns how many items a table holds.
+func (t *Table) Len(table string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.items[table])
+}
+
+// TableStats counts what Put did.
+type TableStats struct {
+	Calls      int // Put calls
+	Writes     int // items written (new or overwritten)
+	Duplicates int // items whose key was already stored (overwritten or, first-write-wins, kept)
+}
+
+// Stats returns the store's counts.
+func (t *Table) Stats() TableStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return TableStats{Calls: t.calls, Writes: t.written, Duplicates: t.dupes}
+}
+
+func cloneItem(it worker.Item) worker.Item {
+	it.Key = maps.Clone(it.Key)
+	it.Attrs = cloneValue(it.Attrs).(map[string]any)
+	return it
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return map[string]any(nil)
+		}
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = cloneValue(x)
+		}
+		return m
+	case []any:
+		if v == nil {
+			return []any(nil)
+		}
+		l := make([]any, len(v))
+		for i, x := range v {
+			l[i] = cloneValue(x)
+		}
+		return l
+	}
+	return v
+}
