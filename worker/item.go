@@ -1,0 +1,105 @@
+package worker
+
+import (
+	"fmt"
+	"sort"
+
+	"eventproc/engine"
+)
+
+// validItem builds the item of a valid event: every header field, the body as a native
+// map, the engine's persistence attributes, and the processing facts. The key comes
+// from the persistence mapping, so a redelivered or duplicated event writes the same
+// item again.
+func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
+	if v.Persist == nil || v.Persist.Table == "" || len(v.Persist.Key) == 0 {
+		return Item{}, fmt.Errorf("valid verdict without a persistence target")
+	}
+	doc, err := w.cfg.Decode(msg.Body)
+	if err != nil {
+		return Item{}, fmt.Errorf("decode document: %w", err)
+	}
+	attrs := make(map[string]any, len(doc)+len(v.Persist.Attributes)+8)
+	for k, val := range doc {
+		if k != w.env.BodyField {
+			attrs[k] = val
+		}
+	}
+	for _, a := range v.Persist.Attributes {
+		attrs[a.Name] = a.Value
+	}
+	if w.env.BodyField != "" {
+		attrs["body"] = doc[w.env.BodyField]
+	}
+	attrs["event_type"] = v.EventType
+	attrs["schema_version"] = v.Version
+	attrs["event_id"] = v.EventID
+	w.stamp(attrs, msg, "processed")
+	key, err := keyOf(v.Persist.Key)
+	if err != nil {
+		return Item{}, err
+	}
+	for k := range key {
+		delete(attrs, k)
+	}
+	return Item{Table: v.Persist.Table, Key: key, Attrs: attrs}, nil
+}
+
+// rejectedItem builds the item of an invalid message: where the engine's Rejection
+// says, with the reason, the violations, the raw body and what is known of the header.
+func (w *Worker) rejectedItem(msg Message, v *engine.Verdict) Item {
+	p := w.cfg.Engine.Rejection(msg.Body)
+	violations := make([]any, 0, len(v.Violations))
+	for _, x := range v.Violations {
+		violations = append(violations, map[string]any{"rule": x.Rule, "field": x.Field, "message": x.Message})
+	}
+	attrs := map[string]any{
+		"reason":     v.Reason(),
+		"violations": violations,
+		"raw_body":   msg.Body,
+	}
+	for k, val := range map[string]string{"event_type": v.EventType, "schema_version": v.Version, "event_id": v.EventID} {
+		if val != "" {
+			attrs[k] = val
+		}
+	}
+	w.stamp(attrs, msg, "failed")
+	key, err := keyOf(p.Key)
+	if err != nil || p.Table == "" {
+		// The sink refuses the item and the message is retried and dead-lettered:
+		// nothing is lost even when the rejection mapping is broken.
+		key = map[string]string{}
+	}
+	for k := range key {
+		delete(attrs, k)
+	}
+	return Item{Table: p.Table, Key: key, Attrs: attrs}
+}
+
+func (w *Worker) stamp(attrs map[string]any, msg Message, status string) {
+	attrs["status"] = status
+	attrs["processed_at"] = w.cfg.Now().UTC()
+	attrs["message_id"] = msg.ID
+	attrs["attempts"] = int64(msg.ReceiveCount)
+}
+
+func keyOf(attrs []engine.Attribute) (map[string]string, error) {
+	key := make(map[string]string, len(attrs))
+	for _, a := range attrs {
+		s, ok := a.Value.(string)
+		if !ok {
+			return nil, fmt.Errorf("key attribute %s is %T, not a string", a.Name, a.Value)
+		}
+		key[a.Name] = s
+	}
+	return key, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

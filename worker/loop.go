@@ -1,0 +1,236 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"eventproc/engine"
+)
+
+// job is one received message on its way through the loop.
+type job struct {
+	src      *source
+	msg      Message
+	received time.Time
+	extendAt time.Time // when its visibility is next extended; guarded by Worker.regMu
+}
+
+// Run consumes every source until ctx ends, then drains (see drain.go) and returns nil.
+// It returns an error only when called twice. Deployment errors pause intake and do not
+// end Run: see breaker.go.
+func (w *Worker) Run(ctx context.Context) error {
+	if !w.started.CompareAndSwap(false, true) {
+		return errors.New("worker: Run called twice")
+	}
+	defer w.hardCancel()
+	sem := semaphore.NewWeighted(int64(w.cfg.MaxInFlight))
+	var pollers, workers sync.WaitGroup
+	for _, s := range w.sources {
+		for range s.pollers {
+			pollers.Go(func() { w.poll(ctx, s, sem) })
+		}
+	}
+	for range w.cfg.Workers {
+		workers.Go(func() { w.work(ctx, sem) })
+	}
+	extStop, extDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(extDone)
+		w.extendLoop(extStop)
+	}()
+	w.log.Info("worker started", slog.Int("sources", len(w.sources)), slog.Int("workers", w.cfg.Workers),
+		slog.Int("max_in_flight", w.cfg.MaxInFlight))
+	<-ctx.Done()
+	w.drain(&pollers, &workers, extStop, extDone)
+	return nil
+}
+
+// poll is one long-poll loop on one source. It asks for as many messages as it holds
+// in-flight slots for, hands each to the worker pool, and backs off after errors.
+func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
+	failures := 0
+	for ctx.Err() == nil {
+		n, probe, ok := w.brk.admit(ctx, w.cfg.ReceiveMax)
+		if !ok {
+			return
+		}
+		if err := sem.Acquire(ctx, int64(n)); err != nil {
+			if probe {
+				w.brk.probeEmpty()
+			}
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, w.cfg.ReceiveTimeout)
+		msgs, err := s.Receive(rctx, n)
+		cancel()
+		if extra := len(msgs) - n; extra > 0 {
+			// More than asked for: take slots for them rather than drop them.
+			_ = sem.Acquire(context.Background(), int64(extra))
+		} else if extra < 0 {
+			sem.Release(int64(-extra))
+		}
+		if probe && len(msgs) == 0 {
+			w.brk.probeEmpty()
+		}
+		now := time.Now() // the queue's visibility timer runs on real time
+		for _, m := range msgs {
+			w.stats.received.Add(1)
+			j := &job{src: s, msg: m, received: now}
+			w.track(j, now)
+			w.jobs <- j // never blocks: the channel holds MaxInFlight jobs
+		}
+		if err == nil {
+			s.setReceiveErr(nil)
+			failures = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		w.stats.receiveErrors.Add(1)
+		s.setReceiveErr(err)
+		d := backoff(w.cfg.ReceiveBackoff, w.cfg.ReceiveBackoffMax, failures, w.cfg.Rand())
+		level := slog.LevelWarn
+		if IsFatal(err) {
+			level = slog.LevelError
+			d = max(d, w.cfg.PauseMin)
+		}
+		w.log.LogAttrs(ctx, level, "receive failed", slog.String("source", s.Name()),
+			slog.String("error", err.Error()), slog.Int("failures", failures), slog.Duration("backoff", d))
+		sleep(ctx, d)
+	}
+}
+
+// backoff is base × 2^(failures-1), capped, reduced by up to a quarter by jitter u.
+func backoff(base, limit time.Duration, failures int, u float64) time.Duration {
+	d := base
+	for i := 1; i < failures && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return d - time.Duration(float64(d)*0.25*u)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (s *source) setReceiveErr(err error) {
+	s.mu.Lock()
+	s.rcvErr, s.rcvFatal = err, IsFatal(err)
+	s.mu.Unlock()
+}
+
+// work takes jobs until the channel closes. After ctx ends, or while intake is paused
+// by a deployment error, it does not start a job: it makes the message visible again.
+func (w *Worker) work(ctx context.Context, sem *semaphore.Weighted) {
+	for j := range w.jobs {
+		if ctx.Err() != nil || w.brk.paused() {
+			w.release(j, sem)
+			continue
+		}
+		f := w.process(j)
+		w.settle(j, f, sem)
+	}
+}
+
+// process evaluates a message and writes its item; it recovers a panic into facts.
+func (w *Worker) process(j *job) (f facts) {
+	defer func() {
+		if r := recover(); r != nil {
+			f.panic = &panicError{value: r, stack: string(debug.Stack())}
+		}
+	}()
+	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body)
+	if v == nil {
+		panic("engine returned no verdict")
+	}
+	f.verdict = v
+	var item Item
+	var err error
+	switch v.Outcome {
+	case engine.Valid:
+		item, err = w.validItem(j.msg, v)
+	case engine.Invalid:
+		item = w.rejectedItem(j.msg, v)
+	default:
+		return f
+	}
+	if err != nil {
+		f.buildErr = err
+		return f
+	}
+	f.wrote = true
+	f.putErr = w.put(item)
+	return f
+}
+
+// put queues item for the next batched Sink.Put and waits for its own result.
+func (w *Worker) put(item Item) error {
+	ch := make(chan error, 1)
+	w.puts.Add(item, func(err error) { ch <- err })
+	return <-ch
+}
+
+// track registers a received message for visibility extension.
+func (w *Worker) track(j *job, now time.Time) {
+	w.regMu.Lock()
+	j.extendAt = now.Add(w.cfg.VisibilityTimeout / 2)
+	w.registry[j] = struct{}{}
+	w.regMu.Unlock()
+}
+
+// untrack ends the extension of a message; called before its final action is queued,
+// so that no extension can be queued after it.
+func (w *Worker) untrack(j *job) {
+	w.regMu.Lock()
+	delete(w.registry, j)
+	w.regMu.Unlock()
+}
+
+// extendLoop extends, every tick, the visibility of each in-flight message that has
+// been held for half the visibility timeout, by another visibility timeout.
+func (w *Worker) extendLoop(stop <-chan struct{}) {
+	t := time.NewTicker(max(w.cfg.VisibilityTimeout/8, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			w.extendDue()
+		}
+	}
+}
+
+func (w *Worker) extendDue() {
+	now := time.Now()
+	w.regMu.Lock()
+	defer w.regMu.Unlock()
+	for j := range w.registry {
+		if now.Before(j.extendAt) {
+			continue
+		}
+		j.extendAt = now.Add(w.cfg.VisibilityTimeout / 2)
+		w.stats.extended.Add(1)
+		id := j.msg.ID
+		j.src.vis.Add(Visibility{Message: j.msg, Delay: w.cfg.VisibilityTimeout}, func(err error) {
+			if err != nil {
+				// Harmless when the message was settled meanwhile.
+				w.log.Debug("visibility extension failed", slog.String("message_id", id), slog.String("error", err.Error()))
+			}
+		})
+	}
+}

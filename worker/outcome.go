@@ -1,0 +1,238 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"eventproc/engine"
+)
+
+// Outcome names what became of a message, in logs, dead-letter attributes and Stats.
+type Outcome string
+
+const (
+	Processed  Outcome = "processed"   // valid; item stored; acked
+	Rejected   Outcome = "rejected"    // invalid; rejected item stored; acked
+	RuleFailed Outcome = "rule_failed" // a rule failed to evaluate; dead-lettered; acked
+	Retry      Outcome = "retry"       // retryable failure; visible again after the policy's delay
+	Exhausted  Outcome = "exhausted"   // retryable failure on the last attempt; dead-lettered; acked
+	Fatal      Outcome = "fatal"       // deployment error; visible again at once; intake paused
+	Panicked   Outcome = "panic"       // a panic while handling it; dead-lettered; acked
+	Released   Outcome = "released"    // not finished (stopping or paused); visible again at once
+	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
+)
+
+// facts is what happened to a message before its outcome is decided.
+type facts struct {
+	verdict  *engine.Verdict // nil when Evaluate panicked
+	wrote    bool            // an item was written (putErr is its result)
+	putErr   error
+	buildErr error
+	panic    *panicError
+}
+
+// action is what is done with a message: exactly one of deadLetter+ack, ack, or a
+// visibility change.
+type action struct {
+	outcome    Outcome
+	reason     string
+	deadLetter bool // send to the source's DLQ, then ack
+	ack        bool
+	visibility bool // change the visibility to delay
+	delay      time.Duration
+	fatal      error // trip the breaker
+}
+
+// decide maps what happened to a message to what is done with it. It is the only place
+// where outcomes are decided; README.md's outcome table describes it.
+//
+// attempt is the message's receive count, stopped says that the grace period has run
+// out (a failure then is ours, not the infrastructure's), u drives the retry jitter.
+func decide(f facts, attempt int, stopped bool, u float64) action {
+	retry := engine.DefaultRetry
+	if f.verdict != nil {
+		retry = f.verdict.Retry
+	}
+	var pe *panicError
+	switch {
+	case f.panic != nil:
+		return action{outcome: Panicked, reason: f.panic.Error(), deadLetter: true}
+	case f.verdict.Outcome == engine.RuleFailed:
+		return action{outcome: RuleFailed, reason: f.verdict.Reason(), deadLetter: true}
+	case f.buildErr != nil:
+		return action{outcome: Broken, reason: f.buildErr.Error(), deadLetter: true}
+	case !f.wrote:
+		// Not reached: every Valid or Invalid verdict writes an item.
+		return action{outcome: Broken, reason: "verdict " + f.verdict.Outcome.String() + " wrote nothing", deadLetter: true}
+	case f.putErr == nil && f.verdict.Outcome == engine.Valid:
+		return action{outcome: Processed, ack: true}
+	case f.putErr == nil:
+		return action{outcome: Rejected, reason: f.verdict.Reason(), ack: true}
+	case stopped:
+		return action{outcome: Released, reason: f.putErr.Error(), visibility: true}
+	case IsFatal(f.putErr):
+		return action{outcome: Fatal, reason: f.putErr.Error(), visibility: true, fatal: f.putErr}
+	case errors.As(f.putErr, &pe):
+		return action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
+	case retry.Exhausted(attempt):
+		// Any other error counts as retryable: an unclassified failure is not proof
+		// that retrying is useless.
+		return action{outcome: Exhausted, reason: f.putErr.Error(), deadLetter: true}
+	default:
+		return action{outcome: Retry, reason: f.putErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
+	}
+}
+
+// settle decides a processed message's outcome and carries it out.
+func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
+	stopped := w.hardCtx.Err() != nil
+	a := decide(f, j.msg.ReceiveCount, stopped, w.cfg.Rand())
+	w.untrack(j)
+	if a.deadLetter {
+		err := w.deadLetter(j, f.verdict, a)
+		switch {
+		case err == nil:
+			a.ack = true
+		case IsFatal(err):
+			a = action{outcome: Fatal, reason: "dead-letter: " + err.Error(), visibility: true, fatal: err}
+		default:
+			// The DLQ refused it for now: try the whole message again later.
+			retry := engine.DefaultRetry
+			if f.verdict != nil {
+				retry = f.verdict.Retry
+			}
+			a = action{outcome: Retry, reason: "dead-letter: " + err.Error(), visibility: true,
+				delay: retry.Delay(j.msg.ReceiveCount, w.cfg.Rand())}
+		}
+	}
+	if a.fatal != nil {
+		w.brk.trip(a.fatal)
+	} else {
+		w.brk.settled(a.outcome != Retry && a.outcome != Released)
+	}
+	w.stats.count(a.outcome)
+	stack := ""
+	if f.panic != nil {
+		stack = f.panic.stack
+	}
+	w.logOutcome(j, f.verdict, a, stack)
+	switch {
+	case a.ack:
+		w.ack(j, sem)
+	case a.visibility:
+		w.setVisibility(j, a.delay, sem)
+	}
+}
+
+// release makes an unstarted message visible again at once.
+func (w *Worker) release(j *job, sem *semaphore.Weighted) {
+	w.untrack(j)
+	w.stats.count(Released)
+	w.log.Debug("message released", slog.String("message_id", j.msg.ID), slog.String("source", j.src.Name()))
+	w.setVisibility(j, 0, sem)
+}
+
+func (w *Worker) ack(j *job, sem *semaphore.Weighted) {
+	j.src.acks.Add(j.msg, func(err error) {
+		sem.Release(1)
+		if err != nil {
+			w.stats.ackErrors.Add(1)
+			w.log.Warn("ack failed: the message will be delivered again (its write is idempotent)",
+				slog.String("message_id", j.msg.ID), slog.String("error", err.Error()))
+		}
+	})
+}
+
+func (w *Worker) setVisibility(j *job, d time.Duration, sem *semaphore.Weighted) {
+	j.src.vis.Add(Visibility{Message: j.msg, Delay: d}, func(err error) {
+		sem.Release(1)
+		if err != nil {
+			w.stats.visibilityErrors.Add(1)
+			w.log.Warn("visibility change failed: the message is visible again when its timeout ends",
+				slog.String("message_id", j.msg.ID), slog.Duration("delay", d), slog.String("error", err.Error()))
+		}
+	})
+}
+
+// deadLetter sends the message to its source's dead-letter queue with the reason.
+func (w *Worker) deadLetter(j *job, v *engine.Verdict, a action) error {
+	attrs := map[string]string{
+		"outcome":      string(a.outcome),
+		"error":        truncate(a.reason, 1024),
+		"attempts":     strconv.Itoa(j.msg.ReceiveCount),
+		"last_failure": w.cfg.Now().UTC().Format(time.RFC3339Nano),
+	}
+	if !j.msg.FirstReceived.IsZero() {
+		attrs["first_failure"] = j.msg.FirstReceived.UTC().Format(time.RFC3339Nano)
+	}
+	if v != nil {
+		set := func(k, val string) {
+			if val != "" {
+				attrs[k] = val
+			}
+		}
+		set("event_type", v.EventType)
+		set("schema_version", v.Version)
+		set("event_id", v.EventID)
+		var re *engine.RuleError
+		if errors.As(v.Err, &re) {
+			set("rule", re.Rule)
+			set("rule_position", re.Pos.String())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.CallTimeout)
+	defer cancel()
+	err := w.cfg.DeadLetter.Send(ctx, j.src.Name(), j.msg, attrs)
+	if err == nil {
+		w.stats.deadLettered.Add(1)
+	}
+	return err
+}
+
+// logOutcome writes the one log line of a settled message; bodies are never logged.
+func (w *Worker) logOutcome(j *job, v *engine.Verdict, a action, stack string) {
+	level := slog.LevelInfo
+	switch a.outcome {
+	case Retry, Released:
+		level = slog.LevelWarn
+	case RuleFailed, Exhausted, Fatal, Panicked, Broken:
+		level = slog.LevelError
+	}
+	ctx := context.Background()
+	if !w.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("outcome", string(a.outcome)),
+		slog.String("message_id", j.msg.ID),
+		slog.Int("attempt", j.msg.ReceiveCount),
+	)
+	if v != nil {
+		attrs = append(attrs, slog.String("event_id", v.EventID), slog.String("event_type", v.EventType),
+			slog.String("schema_version", v.Version))
+	}
+	if a.visibility {
+		attrs = append(attrs, slog.Duration("delay", a.delay))
+	}
+	if a.reason != "" {
+		attrs = append(attrs, slog.String("reason", truncate(a.reason, 512)))
+	}
+	attrs = append(attrs, slog.String("source", j.src.Name()))
+	if stack != "" {
+		attrs = append(attrs, slog.String("stack", stack))
+	}
+	w.log.LogAttrs(ctx, level, "message", attrs...)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
