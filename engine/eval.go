@@ -1,0 +1,405 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/interpreter"
+)
+
+// evalState is the per-evaluation scratch space, pooled. It is also the CEL activation:
+// it resolves header, body and the variables (each evaluated at most once, lazily).
+type evalState struct {
+	header, body *record
+	bodySchema   *objSchema
+	vars         []*variable
+	varIdx       map[string]int
+	varVals      []ref.Val
+	varErr       []error
+	varDone      []bool
+	violations   []Violation
+	warnings     []Violation
+	structural   bool // a required or type violation: rules are not run
+	index        []int
+	d            decoder
+}
+
+var statePool = sync.Pool{New: func() any { return &evalState{} }}
+
+var _ interpreter.Activation = (*evalState)(nil)
+
+func (s *evalState) ResolveName(name string) (any, bool) {
+	switch name {
+	case "header":
+		return s.header, s.header != nil
+	case "body":
+		return s.body, s.body != nil
+	}
+	i, ok := s.varIdx[name]
+	if !ok {
+		return nil, false
+	}
+	if !s.varDone[i] {
+		s.varDone[i] = true
+		v := s.vars[i]
+		if v.prg == nil {
+			s.varErr[i] = fmt.Errorf("variable %s did not compile", v.name)
+		} else {
+			val, _, err := v.prg.Eval(s)
+			if err == nil && types.IsError(val) {
+				err = val.(*types.Err)
+			}
+			s.varVals[i], s.varErr[i] = val, err
+		}
+	}
+	if s.varErr[i] != nil {
+		return types.WrapErr(fmt.Errorf("variable %s (%s): %w", s.vars[i].name, s.vars[i].pos, s.varErr[i])), true
+	}
+	return s.varVals[i], true
+}
+
+func (s *evalState) Parent() interpreter.Activation { return nil }
+
+// useVars makes vars resolvable, with fresh memo slots.
+func (s *evalState) useVars(vars []*variable, idx map[string]int) {
+	s.vars, s.varIdx = vars, idx
+	n := len(vars)
+	if cap(s.varVals) < n {
+		s.varVals, s.varErr, s.varDone = make([]ref.Val, n), make([]error, n), make([]bool, n)
+	}
+	s.varVals, s.varErr, s.varDone = s.varVals[:n], s.varErr[:n], s.varDone[:n]
+	for i := 0; i < n; i++ {
+		s.varVals[i], s.varErr[i], s.varDone[i] = nil, nil, false
+	}
+}
+
+func (s *evalState) release(rs *Ruleset) {
+	if s.header != nil {
+		rs.env.header.put(s.header)
+	}
+	if s.body != nil {
+		s.bodySchema.put(s.body)
+	}
+	s.header, s.body, s.bodySchema = nil, nil, nil
+	s.vars, s.varIdx = nil, nil
+	for i := range s.varVals {
+		s.varVals[i], s.varErr[i] = nil, nil
+	}
+	s.violations, s.warnings = s.violations[:0], s.warnings[:0]
+	s.structural = false
+	s.index = s.index[:0]
+	s.d = decoder{keys: s.d.keys[:0], index: s.d.index[:0]}
+	statePool.Put(s)
+}
+
+// Evaluate decodes and validates one message body and, for a valid event, computes its
+// persistence key and attributes. It never panics (an internal failure is reported as
+// RuleFailed) and never blocks: every CEL program is cost-bounded. ctx is checked
+// between rules; when it is done the verdict is RuleFailed with an Err that wraps
+// ctx.Err(), and the caller must not act on it.
+func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
+	v = &Verdict{Retry: rs.defaultRetry}
+	s := statePool.Get().(*evalState)
+	defer func() {
+		if r := recover(); r != nil {
+			*v = Verdict{Outcome: RuleFailed, EventType: v.EventType, Version: v.Version, EventID: v.EventID, Retry: v.Retry,
+				Err: &RuleError{Rule: "engine", Pos: Pos{File: "engine"}, Err: fmt.Errorf("internal error: %v", r)}}
+		}
+		s.release(rs)
+	}()
+	rs.evaluate(ctx, body, s, v)
+	return v
+}
+
+func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *Verdict) {
+	if !utf8.ValidString(body) {
+		i := 0
+		for i < len(body) {
+			r, n := utf8.DecodeRuneInString(body[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		v.Outcome, v.Err = Invalid, &DecodeError{Offset: i, Reason: "invalid UTF-8"}
+		return
+	}
+	env := rs.env
+	s.d = decoder{src: body, out: s, keys: s.d.keys, index: s.d.index}
+	s.header = env.header.get()
+	start, end, err := s.d.top(env, s.header)
+	if err != nil {
+		v.Outcome, v.Err = Invalid, err
+		return
+	}
+	hv := s.header.vals
+	if x := &hv[env.typeIdx]; x.k == kString {
+		v.EventType = x.s
+	}
+	if x := &hv[env.versionIdx]; x.k == kString {
+		v.Version = x.s
+	}
+	if x := &hv[env.idIdx]; x.k == kString {
+		v.EventID = x.s
+	}
+	s.checkObject(env.header, s.header)
+	switch {
+	case start < 0:
+		s.structural = true
+		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
+	case body[start] != '{':
+		s.structural = true
+		s.violations = append(s.violations, Violation{Rule: "body.type", Field: "body", Message: "must be an object"})
+		start = -1
+	}
+	headerOK := !s.structural
+
+	var ver *version
+	if v.EventType != "" && v.Version != "" {
+		if t := rs.types[v.EventType]; t == nil {
+			v.Err = &UnknownTypeError{EventType: v.EventType}
+		} else if ver = t.versions[v.Version]; ver == nil {
+			v.Err = &UnknownTypeError{EventType: v.EventType, Version: v.Version}
+		} else {
+			v.Retry = ver.retry
+		}
+	}
+	if ver != nil && start >= 0 {
+		s.bodySchema = ver.body
+		s.body = ver.body.get()
+		s.d.i, s.d.depth = start, 1
+		s.d.src = body[:end]
+		if err := s.d.object(ver.body, s.body, nil); err != nil {
+			v.Outcome, v.Err = Invalid, err
+			return
+		}
+		s.checkObject(ver.body, s.body)
+	}
+	// Rules assume well-typed input: they run only when no field is missing or of the
+	// wrong type.
+	if headerOK && !s.structural {
+		s.useVars(env.vars, nil)
+		if ver != nil {
+			s.useVars(ver.vars, ver.varIdx)
+		} else {
+			idx := make(map[string]int, len(env.vars))
+			for i, x := range env.vars {
+				idx[x.name] = i
+			}
+			s.useVars(env.vars, idx)
+		}
+		if !s.runRules(ctx, env.rules, v) {
+			return
+		}
+		if ver != nil && !s.runRules(ctx, ver.rules, v) {
+			return
+		}
+	}
+	if len(s.warnings) > 0 {
+		v.Warnings = append([]Violation(nil), s.warnings...)
+	}
+	if len(s.violations) > 0 || v.Err != nil || ver == nil {
+		v.Outcome = Invalid
+		if len(s.violations) > 0 {
+			v.Violations = append([]Violation(nil), s.violations...)
+		}
+		return
+	}
+	p := &Persist{Table: ver.table, Key: make([]Attribute, len(ver.key))}
+	for i, k := range ver.key {
+		val, err := s.evalNamed(k)
+		if err != nil {
+			v.Outcome, v.Err = RuleFailed, &RuleError{Rule: "persist.key." + k.name, Pos: k.pos, Err: err}
+			return
+		}
+		str, ok := val.(types.String)
+		if !ok {
+			v.Outcome, v.Err = RuleFailed, &RuleError{Rule: "persist.key." + k.name, Pos: k.pos, Err: fmt.Errorf("gave %s, not a string", val.Type().TypeName())}
+			return
+		}
+		if str == "" {
+			v.Outcome, v.Err = RuleFailed, &RuleError{Rule: "persist.key." + k.name, Pos: k.pos, Err: errors.New("gave an empty string; a key attribute must not be empty")}
+			return
+		}
+		p.Key[i] = Attribute{Name: k.name, Value: string(str)}
+	}
+	if len(ver.attrs) > 0 {
+		p.Attributes = make([]Attribute, 0, len(ver.attrs))
+		for _, a := range ver.attrs {
+			val, err := s.evalNamed(a)
+			if err != nil {
+				v.Outcome, v.Err = RuleFailed, &RuleError{Rule: "persist.attributes." + a.name, Pos: a.pos, Err: err}
+				return
+			}
+			p.Attributes = append(p.Attributes, Attribute{Name: a.name, Value: toNative(val)})
+		}
+	}
+	v.Outcome, v.Persist = Valid, p
+}
+
+func (s *evalState) evalNamed(n *named) (ref.Val, error) {
+	if n.prg == nil {
+		return nil, errors.New("did not compile")
+	}
+	val, _, err := n.prg.Eval(s)
+	if err != nil {
+		return nil, err
+	}
+	if types.IsError(val) {
+		return nil, val.(*types.Err)
+	}
+	return val, nil
+}
+
+// runRules evaluates rules, recording violations and warnings. It returns false, with
+// v set to RuleFailed, when a rule cannot be evaluated.
+func (s *evalState) runRules(ctx context.Context, rules []*rule, v *Verdict) bool {
+	for _, r := range rules {
+		if err := ctx.Err(); err != nil {
+			v.Outcome, v.Err = RuleFailed, &RuleError{Rule: r.id, Pos: r.pos, Err: err}
+			return false
+		}
+		if r.prg == nil {
+			continue
+		}
+		val, _, err := r.prg.Eval(s)
+		if err == nil && types.IsError(val) {
+			err = val.(*types.Err)
+		}
+		if err != nil {
+			v.Outcome, v.Err = RuleFailed, &RuleError{Rule: r.id, Pos: r.pos, Err: err}
+			return false
+		}
+		ok, isBool := val.(types.Bool)
+		if !isBool {
+			v.Outcome, v.Err = RuleFailed, &RuleError{Rule: r.id, Pos: r.pos, Err: fmt.Errorf("gave %s, not a bool", val.Type().TypeName())}
+			return false
+		}
+		if ok {
+			continue
+		}
+		msg := r.message
+		if r.msgPrg != nil {
+			mv, _, err := r.msgPrg.Eval(s)
+			if str, isStr := mv.(types.String); err == nil && isStr {
+				msg = string(str)
+			} else {
+				if err == nil {
+					err = fmt.Errorf("gave %v", mv)
+				}
+				msg = fmt.Sprintf("violates %s (its message_expr failed: %v)", r.id, err)
+			}
+		}
+		x := Violation{Rule: r.id, Field: r.field, Message: msg}
+		if r.severity == Warning {
+			s.warnings = append(s.warnings, x)
+		} else {
+			s.violations = append(s.violations, x)
+		}
+	}
+	return true
+}
+
+// checkObject runs the required and short-hand checks of every field of r.
+func (s *evalState) checkObject(o *objSchema, r *record) {
+	for i, f := range o.fields {
+		s.checkField(f, &r.vals[i])
+	}
+}
+
+func (s *evalState) checkField(f *fieldSchema, v *value) {
+	if !v.present() {
+		if f.required && (v.k == kAbsent || v.k == kNull) {
+			s.structural = true
+			s.violations = append(s.violations, Violation{Rule: f.ruleRequired, Field: concretePath(f.path, s.index), Message: "is required"})
+		}
+		return
+	}
+	for i := range f.checks {
+		c := &f.checks[i]
+		if !c.test(v) {
+			s.violations = append(s.violations, Violation{Rule: c.rule, Field: concretePath(f.path, s.index), Message: c.message})
+		}
+	}
+	switch v.k {
+	case kObject:
+		s.checkObject(f.obj, v.o)
+	case kList:
+		s.index = append(s.index, 0)
+		for i := range v.l {
+			s.index[len(s.index)-1] = i
+			s.checkField(f.elem, &v.l[i])
+		}
+		s.index = s.index[:len(s.index)-1]
+	}
+}
+
+// toNative converts a CEL result to plain Go values for storage.
+func toNative(v ref.Val) any {
+	switch x := v.(type) {
+	case types.String:
+		return string(x)
+	case types.Int:
+		return int64(x)
+	case types.Uint:
+		return int64(x)
+	case types.Double:
+		return float64(x)
+	case types.Bool:
+		return bool(x)
+	case types.Timestamp:
+		return x.Time.UTC()
+	case types.Duration:
+		return x.Duration.String()
+	case types.Bytes:
+		return []byte(x)
+	case types.Null:
+		return nil
+	case *record:
+		return x.native()
+	case *types.Optional:
+		if x.HasValue() {
+			return toNative(x.GetValue())
+		}
+		return nil
+	case traits.Lister:
+		var out []any
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			out = append(out, toNative(it.Next()))
+		}
+		return out
+	case traits.Mapper:
+		out := map[string]any{}
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			k := it.Next()
+			out[fmt.Sprint(toNative(k))] = toNative(x.Get(k))
+		}
+		return out
+	}
+	return fmt.Sprint(v.Value())
+}
+
+// Rejection says where a rejected (Invalid) message is stored: the defaults file's
+// rejected table (persist.rejected_table, else persist.table), with "rejected#" and the
+// hex SHA-256 of the body in every key attribute of defaults.persist.key, so that a
+// redelivered rejected message overwrites its own item instead of adding one.
+func (rs *Ruleset) Rejection(body string) Persist {
+	sum := sha256.Sum256([]byte(body))
+	k := "rejected#" + hex.EncodeToString(sum[:])
+	p := Persist{Table: rs.rejectTable}
+	for _, name := range rs.rejectKey {
+		p.Key = append(p.Key, Attribute{Name: name, Value: k})
+	}
+	return p
+}
+
+var _ = time.Time{}

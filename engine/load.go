@@ -1,0 +1,781 @@
+package engine
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"gopkg.in/yaml.v3"
+)
+
+// Ruleset is a loaded, compiled events.d. It is immutable and safe for concurrent use.
+type Ruleset struct {
+	env          *envelope
+	types        map[string]*eventType
+	typeNames    []string
+	defaultRetry RetryPolicy
+	rejectTable  string
+	rejectKey    []string
+	tables       []Table
+	costLimit    uint64
+	suites       []*suite
+}
+
+// envelope is the compiled envelope.
+type envelope struct {
+	header                                      *objSchema
+	typeField, versionField, idField, bodyField string
+	typeIdx, versionIdx, idIdx                  int
+	vars                                        []*variable
+	rules                                       []*rule
+}
+
+type eventType struct {
+	name     string
+	versions map[string]*version
+	order    []string
+}
+
+type version struct {
+	typ     *eventType
+	name    string
+	body    *objSchema
+	vars    []*variable    // the envelope's, then the version's own
+	varIdx  map[string]int // name → index in vars
+	rules   []*rule
+	table   string
+	key     []*named
+	attrs   []*named
+	retry   RetryPolicy
+}
+
+type variable struct {
+	name string
+	prg  cel.Program
+	pos  Pos
+}
+
+type rule struct {
+	id       string
+	field    string
+	severity Severity
+	pos      Pos
+	prg      cel.Program
+	message  string
+	msgPrg   cel.Program
+}
+
+// named is a persistence key or attribute expression.
+type named struct {
+	name string
+	prg  cel.Program
+	pos  Pos
+}
+
+// TypeInfo describes one declared event type.
+type TypeInfo struct {
+	Name     string
+	Versions []string // in declaration order
+}
+
+// Table is a DynamoDB table that events.d writes to, with its key attribute names
+// (the first is the partition key, the optional second the sort key; both strings).
+type Table struct {
+	Name string
+	Key  []string
+}
+
+// EnvelopeInfo names the header fields that carry the event's type, version and id, and
+// the top-level key that holds the body.
+type EnvelopeInfo struct {
+	TypeField, VersionField, IDField, BodyField string
+	HeaderFields                                []string
+}
+
+type loader struct {
+	fsys     fs.FS
+	diags    Diagnostics
+	files    map[string]*srcFile
+	envelope *envelopeSpec
+	defaults *defaultsSpec
+	types    []*typeSpec
+	suites   []*suiteSpec
+}
+
+// Load reads every *.yaml and *.yml file of fsys (recursively), compiles the rules and
+// parses the test suites (without running them), and returns the ruleset with every
+// diagnostic found, sorted. The ruleset is nil when any diagnostic is an error. Load
+// never panics, whatever the files hold.
+func Load(fsys fs.FS) (rs *Ruleset, diags Diagnostics) {
+	l := &loader{fsys: fsys, files: map[string]*srcFile{}}
+	defer func() {
+		if r := recover(); r != nil {
+			l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "internal", fmt.Sprintf("internal error while loading: %v", r))
+			rs, diags = nil, l.diags
+			diags.Sort()
+		}
+	}()
+	l.read()
+	rs = l.build()
+	l.diags.Sort()
+	if l.diags.HasErrors() {
+		return nil, l.diags
+	}
+	return rs, l.diags
+}
+
+func (l *loader) read() {
+	var names []string
+	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			l.diags.add(Pos{File: p, Line: 1, Col: 1}, Error, "file-read", err.Error())
+			return nil
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			names = append(names, p)
+		}
+		return nil
+	})
+	if err != nil {
+		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "file-read", err.Error())
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "no-files", "no *.yaml files found")
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(l.fsys, name)
+		f := &srcFile{name: name, diags: &l.diags}
+		if err != nil {
+			l.diags.add(Pos{File: name, Line: 1, Col: 1}, Error, "file-read", err.Error())
+			continue
+		}
+		f.lines = strings.Split(string(src), "\n")
+		l.files[name] = f
+		root := parseYAML(f, src)
+		if root == nil {
+			continue
+		}
+		base := path.Base(name)
+		if strings.HasSuffix(base, "_test.yaml") || strings.HasSuffix(base, "_test.yml") {
+			l.parseSuite(f, root)
+			continue
+		}
+		l.parseTopLevel(f, root)
+	}
+}
+
+func (l *loader) build() *Ruleset {
+	rs := &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit}
+	objs := map[string]*objSchema{}
+
+	// Defaults: retry, persistence, cost limit.
+	defRetry := DefaultRetry
+	var defPersist *persistSpec
+	if d := l.defaults; d != nil {
+		if d.retry != nil {
+			defRetry = l.retryPolicy(DefaultRetry, d.retry)
+		}
+		defPersist = d.persist
+		if d.costLimit != nil {
+			rs.costLimit = uint64(*d.costLimit)
+		}
+	}
+	rs.defaultRetry = defRetry
+
+	// The envelope.
+	e := l.envelope
+	if e == nil {
+		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "missing-envelope", "no envelope is declared (a file with a top-level envelope: key)")
+		return nil
+	}
+	env := &envelope{typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField}
+	env.header = newObjSchema("envelope.header", e.fields, "header", objs, &l.diags)
+	for k, name := range map[string]string{"type_field": e.typeField, "version_field": e.versionField, "id_field": e.idField} {
+		if name == "" {
+			continue
+		}
+		i, ok := env.header.byName[name]
+		if !ok {
+			e.file.errorf(e.at[k], "unknown-field", "envelope.%s names %q, which is not a declared header field", k, name)
+			continue
+		}
+		if env.header.fields[i].typ != typeString {
+			e.file.errorf(e.at[k], "constraint-type", "envelope.%s names %q, which must be a string field", k, name)
+		}
+		switch k {
+		case "type_field":
+			env.typeIdx = i
+		case "version_field":
+			env.versionIdx = i
+		case "id_field":
+			env.idIdx = i
+		}
+	}
+	if _, ok := env.header.byName[e.bodyField]; ok && e.bodyField != "" {
+		e.file.errorf(e.at["body_field"], "invalid-value", "envelope.body_field %q must not also be declared as a header field", e.bodyField)
+	}
+	rs.env = env
+
+	// Types and versions: schemas first (the provider needs every object), then CEL.
+	type pending struct {
+		v    *versionSpec
+		ver  *version
+		spec *typeSpec
+	}
+	var todo []pending
+	seenVersion := map[string]*versionSpec{}
+	typeFiles := map[string]*typeSpec{}
+	for _, ts := range l.types {
+		et := rs.types[ts.name]
+		if et == nil {
+			et = &eventType{name: ts.name, versions: map[string]*version{}}
+			rs.types[ts.name] = et
+			typeFiles[ts.name] = ts
+		} else if ts.retry != nil || ts.persist != nil {
+			ts.file.errorf(ts.nameNode, "duplicate-type", "event type %q is also declared in %s; retry and persist may be declared in one file only", ts.name, typeFiles[ts.name].file.name)
+		}
+		for _, v := range ts.versions {
+			id := ts.name + "/" + v.name
+			if prev, dup := seenVersion[id]; dup {
+				v.file.errorf(v.key, "duplicate-version", "event type %q version %q is already declared at %s", ts.name, v.name, prev.file.pos(prev.key))
+				continue
+			}
+			seenVersion[id] = v
+			l.resolveExtends(ts, v, map[*versionSpec]bool{})
+			ver := &version{typ: et, name: v.name}
+			ver.body = newObjSchema(ts.name+"/"+v.name+":body", v.fields, "body", objs, &l.diags)
+			et.versions[v.name] = ver
+			et.order = append(et.order, v.name)
+			todo = append(todo, pending{v, ver, ts})
+		}
+	}
+	for name := range rs.types {
+		rs.typeNames = append(rs.typeNames, name)
+	}
+	sort.Strings(rs.typeNames)
+
+	base, err := baseEnv(objs)
+	if err != nil {
+		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "internal", fmt.Sprintf("cel environment: %v", err))
+		return nil
+	}
+	l.checkShorthands(base, objs)
+
+	// The envelope's variables and rules see the header only.
+	hdrEnv, err := base.Extend(cel.Variable("header", env.header.celType))
+	if err != nil {
+		l.diags.add(l.envelope.file.pos(l.envelope.node), Error, "internal", err.Error())
+		return nil
+	}
+	hdrRoots := map[string]*objSchema{"header": env.header}
+	var envVarTypes []cel.EnvOption
+	hdrEnv, env.vars, envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope")
+	hc := &compiler{env: hdrEnv, est: &sizeEstimator{roots: hdrRoots}, costLimit: rs.costLimit, diags: &l.diags}
+	env.rules = l.compileRules(hc, e.rules, env.header, nil, map[string]Pos{})
+
+	// Persistence defaults.
+	var defTable, rejTable string
+	var defKey, defAttrs []exprSpec
+	if defPersist != nil {
+		defTable, rejTable = defPersist.table, defPersist.rejectedTable
+		defKey, defAttrs = defPersist.key, defPersist.attributes
+	}
+	if rejTable == "" {
+		rejTable = defTable
+	}
+	rs.rejectTable = rejTable
+	for _, k := range defKey {
+		rs.rejectKey = append(rs.rejectKey, k.name)
+	}
+	tables := map[string][]string{}
+	tablePos := map[string]Pos{}
+	addTable := func(name string, key []exprSpec, at Pos) {
+		var names []string
+		for _, k := range key {
+			names = append(names, k.name)
+		}
+		if prev, ok := tables[name]; ok {
+			if strings.Join(prev, ",") != strings.Join(names, ",") {
+				l.diags.add(at, Error, "table-key-mismatch", fmt.Sprintf("table %q is keyed by [%s] here but by [%s] at %s", name, strings.Join(names, ", "), strings.Join(prev, ", "), tablePos[name]))
+			}
+			return
+		}
+		tables[name], tablePos[name] = names, at
+	}
+	if rejTable != "" && len(defKey) > 0 {
+		addTable(rejTable, defKey, defPersist.file.pos(defPersist.node))
+	}
+
+	for _, p := range todo {
+		ts, ver := p.spec, p.ver
+		ver.retry = defRetry
+		if ts.retry != nil {
+			ver.retry = l.retryPolicy(defRetry, ts.retry)
+		}
+		venv, err := base.Extend(append([]cel.EnvOption{
+			cel.Variable("header", env.header.celType),
+			cel.Variable("body", ver.body.celType)}, envVarTypes...)...)
+		if err != nil {
+			l.diags.add(p.v.file.pos(p.v.key), Error, "internal", err.Error())
+			continue
+		}
+		roots := map[string]*objSchema{"header": env.header, "body": ver.body}
+		var own []*variable
+		venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, e.variables, ts.name+"/"+p.v.name)
+		ver.vars = append(append([]*variable(nil), env.vars...), own...)
+		ver.varIdx = map[string]int{}
+		for i, v := range ver.vars {
+			ver.varIdx[v.name] = i
+		}
+		c := &compiler{env: venv, est: &sizeEstimator{roots: roots}, costLimit: rs.costLimit, diags: &l.diags}
+		ids := map[string]Pos{}
+		for _, r := range env.rules {
+			ids[r.id] = r.pos
+		}
+		ver.rules = l.compileRules(c, p.v.rules, env.header, ver.body, ids)
+
+		// Persistence: the type's mapping over the defaults.
+		table, key, attrs := defTable, defKey, defAttrs
+		at := Pos{}
+		if defPersist != nil {
+			at = defPersist.file.pos(defPersist.node)
+		}
+		if ps := ts.persist; ps != nil {
+			at = ps.file.pos(ps.node)
+			if ps.table != "" {
+				table = ps.table
+			}
+			if ps.keyNode != nil {
+				key = ps.key
+			}
+			if ps.attributes != nil {
+				attrs = ps.attributes
+			}
+		}
+		if table == "" {
+			l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.table (declare one in defaults.persist or the type)", ts.name))
+		}
+		if len(key) == 0 {
+			l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.key (declare one in defaults.persist or the type)", ts.name))
+		}
+		ver.table = table
+		if table != "" && len(key) > 0 {
+			addTable(table, key, at)
+		}
+		where := ts.name + "/" + p.v.name
+		for _, k := range key {
+			prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, where), types.StringType, "key-not-string")
+			ver.key = append(ver.key, &named{name: k.name, prg: prg, pos: k.file.pos(k.node)})
+		}
+		for _, a := range attrs {
+			prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, where), nil, "")
+			ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
+		}
+	}
+	if defPersist == nil {
+		for _, p := range todo {
+			_ = p
+		}
+	}
+	for name, key := range tables {
+		rs.tables = append(rs.tables, Table{Name: name, Key: key})
+	}
+	sort.Slice(rs.tables, func(i, j int) bool { return rs.tables[i].Name < rs.tables[j].Name })
+	if rejTable == "" && !l.diags.HasErrors() {
+		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "missing-key", "no table for rejected events: declare defaults.persist.table or defaults.persist.rejected_table")
+	}
+	if len(defKey) == 0 && !l.diags.HasErrors() {
+		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "missing-key", "rejected events need defaults.persist.key (its attribute names key the rejected table)")
+	}
+	rs.suites = l.buildSuites(rs)
+	return rs
+}
+
+// resolveExtends applies v.extends (recursively), merging the parent's fields,
+// variables and rules under the version's own.
+func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, visiting map[*versionSpec]bool) {
+	if v.resolved || v.extends == "" {
+		v.resolved = true
+		return
+	}
+	if visiting[v] {
+		v.file.errorf(v.extendsNode, "extends-cycle", "version %q of %q extends itself through a cycle", v.name, ts.name)
+		v.extends = ""
+		v.resolved = true
+		return
+	}
+	visiting[v] = true
+	var parent *versionSpec
+	for _, p := range ts.versions {
+		if p.name == v.extends && p != v {
+			parent = p
+		}
+	}
+	if parent == nil {
+		msg := fmt.Sprintf("version %q extends %q, which is not a version of %q", v.name, v.extends, ts.name)
+		var names []string
+		for _, p := range ts.versions {
+			if p != v {
+				names = append(names, p.name)
+			}
+		}
+		if s := suggest(v.extends, names); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		v.file.errorf(v.extendsNode, "extends-unknown", "%s", msg)
+		v.resolved = true
+		return
+	}
+	l.resolveExtends(ts, parent, visiting)
+	v.fields = mergeFields(parent.fields, v.fields)
+	v.variables = mergeExprs(parent.variables, v.variables)
+	v.rules = mergeRules(parent.rules, v.rules)
+	v.resolved = true
+	// A field that is still untyped after the merge was not declared in the parent.
+	var untyped func(fs []*fieldSpec, what string)
+	untyped = func(fs []*fieldSpec, what string) {
+		for _, f := range fs {
+			if f.typ == "" {
+				if _, bad := f.at["type"]; !bad {
+					f.file.errorf(f.node, "missing-key", "%s.%s is new in %q and needs a type", what, f.name, v.name)
+				}
+				f.typ = "invalid"
+			}
+			untyped(f.fields, what+"."+f.name)
+		}
+	}
+	untyped(v.fields, "fields")
+}
+
+// mergeFields overlays child declarations on copies of the parent's, by name.
+func mergeFields(parent, child []*fieldSpec) []*fieldSpec {
+	out := make([]*fieldSpec, 0, len(parent)+len(child))
+	idx := map[string]int{}
+	for _, p := range parent {
+		idx[p.name] = len(out)
+		out = append(out, p.clone())
+	}
+	for _, c := range child {
+		i, ok := idx[c.name]
+		if !ok {
+			out = append(out, c)
+			continue
+		}
+		out[i] = overlay(out[i], c)
+	}
+	return out
+}
+
+func overlay(p, c *fieldSpec) *fieldSpec {
+	m := p.clone()
+	m.file, m.node = c.file, c.node
+	for k, n := range c.at {
+		m.at[k] = n
+		switch k {
+		case "type":
+			m.typ = c.typ
+		case "required":
+			m.required = c.required
+		case "description":
+			m.description = c.description
+		case "enum":
+			m.enum = c.enum
+		case "pattern":
+			m.pattern = c.pattern
+		case "format":
+			m.format = c.format
+		case "min":
+			m.min = c.min
+		case "max":
+			m.max = c.max
+		case "gt":
+			m.gt = c.gt
+		case "lt":
+			m.lt = c.lt
+		case "min_length":
+			m.minLen = c.minLen
+		case "max_length":
+			m.maxLen = c.maxLen
+		case "fields":
+			m.fields = mergeFields(m.fields, c.fields)
+		case "items":
+			if m.items != nil && c.items != nil {
+				m.items = overlay(m.items, c.items)
+			} else {
+				m.items = c.items
+			}
+		}
+	}
+	return m
+}
+
+func mergeExprs(parent, child []exprSpec) []exprSpec {
+	out := append([]exprSpec(nil), parent...)
+	for _, c := range child {
+		replaced := false
+		for i := range out {
+			if out[i].name == c.name {
+				out[i], replaced = c, true
+			}
+		}
+		if !replaced {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mergeRules keeps the parent's rules; a child rule with the same id replaces it.
+func mergeRules(parent, child []*ruleSpec) []*ruleSpec {
+	out := append([]*ruleSpec(nil), parent...)
+	for _, c := range child {
+		replaced := false
+		for i := range out {
+			if out[i].id == c.id {
+				out[i], replaced = c, true
+			}
+		}
+		if !replaced {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// compileVars compiles variables in order, each seeing the ones before it, and returns
+// the environment with all of them declared.
+func (l *loader) compileVars(env *cel.Env, roots map[string]*objSchema, limit uint64, specs, outer []exprSpec, where string) (*cel.Env, []*variable, []cel.EnvOption) {
+	var out []*variable
+	var decls []cel.EnvOption
+	seen := map[string]bool{"header": true, "body": true}
+	for _, o := range outer {
+		seen[o.name] = true
+	}
+	for _, s := range specs {
+		if seen[s.name] {
+			s.file.errorf(s.key, "duplicate-variable", "variable %q is already declared (or is a reserved name: header, body)", s.name)
+			continue
+		}
+		seen[s.name] = true
+		c := &compiler{env: env, est: &sizeEstimator{roots: roots}, costLimit: limit, diags: &l.diags}
+		prg, typ := c.compile(s.file, s.node, s.expr, fmt.Sprintf("variable %s (%s)", s.name, where), nil, "")
+		if prg == nil {
+			typ = types.DynType
+		}
+		decl := cel.Variable(s.name, typ)
+		next, err := env.Extend(decl)
+		if err != nil {
+			s.file.errorf(s.key, "cel-type", "variable %s: %v", s.name, err)
+			continue
+		}
+		env = next
+		decls = append(decls, decl)
+		out = append(out, &variable{name: s.name, prg: prg, pos: s.file.pos(s.node)})
+	}
+	return env, out, decls
+}
+
+// compileRules compiles rules: bool expressions, their messages, and the field each
+// concerns (which must be declared).
+func (l *loader) compileRules(c *compiler, specs []*ruleSpec, header, body *objSchema, ids map[string]Pos) []*rule {
+	var out []*rule
+	for _, s := range specs {
+		if prev, dup := ids[s.id]; dup {
+			s.file.errorf(s.idNode, "duplicate-rule", "rule id %q is already used at %s", s.id, prev)
+			continue
+		}
+		ids[s.id] = s.file.pos(s.idNode)
+		r := &rule{id: s.id, field: s.field, severity: s.severity, pos: s.file.pos(s.exprNode), message: s.message}
+		if s.field != "" && !fieldDeclared(s.field, header, body) {
+			s.file.errorf(s.fieldNode, "unknown-field", "rule %s concerns field %q, which is not declared (write header.NAME or body.PATH)", s.id, s.field)
+		}
+		r.prg, _ = c.compile(s.file, s.exprNode, s.expr, "rule "+s.id, types.BoolType, "rule-not-bool")
+		if s.messageExpr != "" {
+			r.msgPrg, _ = c.compile(s.file, s.msgNode, s.messageExpr, "rule "+s.id+" message_expr", types.StringType, "message-not-string")
+		}
+		if r.message == "" && s.messageExpr == "" {
+			r.message = "violates " + s.id
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// fieldDeclared resolves a dotted path (header.x, body.a.b, body.items[].c) against
+// the declarations.
+func fieldDeclared(p string, header, body *objSchema) bool {
+	parts := strings.Split(p, ".")
+	var o *objSchema
+	switch parts[0] {
+	case "header":
+		o = header
+	case "body":
+		o = body
+	}
+	if o == nil || len(parts) < 2 {
+		return false
+	}
+	for i, part := range parts[1:] {
+		list := strings.HasSuffix(part, "[]")
+		part = strings.TrimSuffix(part, "[]")
+		idx, ok := o.byName[part]
+		if !ok {
+			return false
+		}
+		f := o.fields[idx]
+		if list {
+			if f.elem == nil {
+				return false
+			}
+			f = f.elem
+		}
+		if i == len(parts)-2 {
+			return true
+		}
+		if f.obj == nil {
+			return false
+		}
+		o = f.obj
+	}
+	return true
+}
+
+// retryPolicy overlays a written policy on base and checks that it makes sense.
+func (l *loader) retryPolicy(base RetryPolicy, s *retrySpec) RetryPolicy {
+	p := base
+	if s.maxAttempts != nil {
+		p.MaxAttempts = int(*s.maxAttempts)
+	}
+	if s.initialDelay != nil {
+		p.InitialDelay = *s.initialDelay
+	}
+	if s.maxDelay != nil {
+		p.MaxDelay = *s.maxDelay
+	}
+	if s.multiplier != nil {
+		p.Multiplier = *s.multiplier
+	}
+	if s.jitter != nil {
+		p.Jitter = *s.jitter
+	}
+	at := func(k string) *yaml.Node {
+		if n, ok := s.at[k]; ok {
+			return n
+		}
+		return s.node
+	}
+	bad := func(k, format string, args ...any) {
+		s.file.errorf(at(k), "retry-invalid", format, args...)
+	}
+	if p.MaxAttempts < 1 {
+		bad("max_attempts", "retry.max_attempts must be at least 1, not %d", p.MaxAttempts)
+	}
+	if p.InitialDelay <= 0 {
+		bad("initial_delay", "retry.initial_delay must be positive, not %s", p.InitialDelay)
+	}
+	if p.MaxDelay <= 0 {
+		bad("max_delay", "retry.max_delay must be positive, not %s", p.MaxDelay)
+	}
+	if p.MaxDelay < p.InitialDelay && p.MaxDelay > 0 {
+		bad("max_delay", "retry.max_delay %s is below initial_delay %s", p.MaxDelay, p.InitialDelay)
+	}
+	if p.MaxDelay > MaxVisibility {
+		bad("max_delay", "retry.max_delay %s exceeds SQS's 12h visibility limit", p.MaxDelay)
+	}
+	if p.InitialDelay > MaxVisibility {
+		bad("initial_delay", "retry.initial_delay %s exceeds SQS's 12h visibility limit", p.InitialDelay)
+	}
+	if p.Multiplier < 1 {
+		bad("multiplier", "retry.multiplier must be at least 1, not %v", p.Multiplier)
+	}
+	if p.Jitter < 0 || p.Jitter > 1 {
+		bad("jitter", "retry.jitter must be between 0 and 1, not %v", p.Jitter)
+	}
+	return p
+}
+
+// checkShorthands compiles each short-hand constraint's CEL definition, so that every
+// one of them is a type-checked CEL expression over `self`.
+func (l *loader) checkShorthands(base *cel.Env, objs map[string]*objSchema) {
+	envs := map[string]*cel.Env{}
+	var visit func(f *fieldSchema)
+	visit = func(f *fieldSchema) {
+		if len(f.checks) > 0 {
+			key := f.celType.String()
+			env, ok := envs[key]
+			if !ok {
+				var err error
+				if env, err = base.Extend(cel.Variable("self", f.celType)); err != nil {
+					return
+				}
+				envs[key] = env
+			}
+			for _, c := range f.checks {
+				if _, iss := env.Compile(c.cel); iss != nil && iss.Err() != nil {
+					f.spec.file.errorf(f.spec.where(c.key), "cel-type", "%s: %s (as CEL: %s): %v", f.path, c.key, c.cel, iss.Err())
+				}
+			}
+		}
+		if f.elem != nil {
+			visit(f.elem)
+		}
+	}
+	for _, o := range objs {
+		for _, f := range o.fields {
+			visit(f)
+		}
+	}
+}
+
+// Types lists the declared event types, sorted by name.
+func (rs *Ruleset) Types() []TypeInfo {
+	out := make([]TypeInfo, 0, len(rs.typeNames))
+	for _, n := range rs.typeNames {
+		t := rs.types[n]
+		out = append(out, TypeInfo{Name: n, Versions: append([]string(nil), t.order...)})
+	}
+	return out
+}
+
+// Tables lists every table that valid or rejected events are written to.
+func (rs *Ruleset) Tables() []Table { return append([]Table(nil), rs.tables...) }
+
+// Envelope describes the envelope.
+func (rs *Ruleset) Envelope() EnvelopeInfo {
+	e := rs.env
+	info := EnvelopeInfo{TypeField: e.typeField, VersionField: e.versionField, IDField: e.idField, BodyField: e.bodyField}
+	for _, f := range e.header.fields {
+		info.HeaderFields = append(info.HeaderFields, f.name)
+	}
+	return info
+}
+
+// DefaultRetry is the defaults file's retry policy (DefaultRetry when none is declared).
+func (rs *Ruleset) DefaultRetry() RetryPolicy { return rs.defaultRetry }
+
+// Retry returns the retry policy of a type and version (the defaults when unknown).
+func (rs *Ruleset) Retry(eventType, version string) RetryPolicy {
+	if t := rs.types[eventType]; t != nil {
+		if v := t.versions[version]; v != nil {
+			return v.retry
+		}
+	}
+	return rs.defaultRetry
+}
+
+// MaxAttempts is the largest MaxAttempts of any policy in the ruleset. A queue's
+// redrive maxReceiveCount must exceed it.
+func (rs *Ruleset) MaxAttempts() int {
+	m := rs.defaultRetry.MaxAttempts
+	for _, t := range rs.types {
+		for _, v := range t.versions {
+			m = max(m, v.retry.MaxAttempts)
+		}
+	}
+	return m
+}

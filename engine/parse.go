@@ -1,0 +1,471 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parsing: YAML nodes → model, reporting every problem with its position.
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses one file into its document node, or reports a yaml-syntax diagnostic.
+func parseYAML(f *srcFile, src []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		msg := err.Error()
+		line := 1
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		f.diags.add(Pos{File: f.name, Line: line, Col: 1}, Error, "yaml-syntax", msg)
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if hasAlias(root) {
+		f.errorf(root, "yaml-alias", "anchors and aliases are not supported in events.d")
+		return nil
+	}
+	return root
+}
+
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// parseFields reads a mapping of field name → declaration.
+func (f *srcFile) parseFields(n *yaml.Node, what string, partial bool) []*fieldSpec {
+	var out []*fieldSpec
+	for _, kv := range f.entries(n, what) {
+		if !identRE.MatchString(kv.key) {
+			f.errorf(kv.k, "invalid-name", "field name %q must be an identifier (letters, digits, _; not starting with a digit)", kv.key)
+			continue
+		}
+		fs := f.parseField(kv.v, what+"."+kv.key, partial)
+		if fs != nil {
+			fs.name = kv.key
+			out = append(out, fs)
+		}
+	}
+	return out
+}
+
+// parseField reads one field declaration. With partial (an extends override) the type
+// may be omitted.
+func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec {
+	var req []string
+	if !partial {
+		req = []string{"type"}
+	}
+	m := f.mapping(n, what, fieldKeys, req)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	fs := &fieldSpec{file: f, node: n, at: map[string]*yaml.Node{}}
+	for k, kv := range m {
+		if kv.valid {
+			fs.at[k] = kv.v
+		}
+	}
+	if kv, ok := m["type"]; ok && kv.valid {
+		if s, ok := f.str(kv.v, what+".type"); ok {
+			if !contains(fieldTypes, s) {
+				msg := fmt.Sprintf("unknown field type %q (one of %s)", s, strings.Join(fieldTypes, ", "))
+				if sg := suggest(s, fieldTypes); sg != "" {
+					msg += fmt.Sprintf("; did you mean %q?", sg)
+				}
+				f.errorf(kv.v, "unknown-type", "%s", msg)
+				delete(fs.at, "type")
+			} else {
+				fs.typ = s
+			}
+		}
+	}
+	if kv, ok := m["required"]; ok && kv.valid {
+		fs.required, _ = f.boolean(kv.v, what+".required")
+	}
+	if kv, ok := m["description"]; ok && kv.valid {
+		fs.description, _ = f.str(kv.v, what+".description")
+	}
+	if kv, ok := m["pattern"]; ok && kv.valid {
+		fs.pattern, _ = f.str(kv.v, what+".pattern")
+	}
+	if kv, ok := m["format"]; ok && kv.valid {
+		fs.format, _ = f.str(kv.v, what+".format")
+	}
+	num := func(key string) *float64 {
+		if kv, ok := m[key]; ok && kv.valid {
+			if v, ok := f.number(kv.v, what+"."+key); ok {
+				return &v
+			}
+		}
+		return nil
+	}
+	fs.min, fs.max, fs.gt, fs.lt = num("min"), num("max"), num("gt"), num("lt")
+	length := func(key string) *int64 {
+		if kv, ok := m[key]; ok && kv.valid {
+			if v, ok := f.integer(kv.v, what+"."+key); ok {
+				if v < 0 {
+					f.errorf(kv.v, "invalid-value", "%s.%s must not be negative", what, key)
+					return nil
+				}
+				return &v
+			}
+		}
+		return nil
+	}
+	fs.minLen, fs.maxLen = length("min_length"), length("max_length")
+	if kv, ok := m["enum"]; ok && kv.valid {
+		if kv.v.Kind != yaml.SequenceNode || len(kv.v.Content) == 0 {
+			f.errorf(kv.v, "wrong-type", "%s.enum must be a non-empty list", what)
+		} else {
+			for _, c := range kv.v.Content {
+				switch {
+				case c.Kind == yaml.ScalarNode && c.Tag == "!!int":
+					if v, ok := f.integer(c, what+".enum item"); ok {
+						fs.enum = append(fs.enum, v)
+					}
+				case c.Kind == yaml.ScalarNode && c.Tag == "!!float":
+					if v, ok := f.number(c, what+".enum item"); ok {
+						fs.enum = append(fs.enum, v)
+					}
+				case c.Kind == yaml.ScalarNode && c.Tag == "!!str":
+					fs.enum = append(fs.enum, c.Value)
+				default:
+					f.errorf(c, "wrong-type", "%s.enum items must be strings or numbers, not %s", what, kindName(c))
+				}
+			}
+		}
+	}
+	if kv, ok := m["fields"]; ok && kv.valid {
+		fs.fields = f.parseFields(kv.v, what+".fields", partial)
+	}
+	if kv, ok := m["items"]; ok && kv.valid {
+		fs.items = f.parseField(kv.v, what+".items", partial)
+	}
+	return fs
+}
+
+var ruleKeys = []string{"id", "expr", "message", "message_expr", "field", "severity", "description"}
+
+func (f *srcFile) parseRules(n *yaml.Node, what string) []*ruleSpec {
+	if n.Kind != yaml.SequenceNode {
+		f.errorf(n, "wrong-type", "%s must be a list of rules, not %s", what, kindName(n))
+		return nil
+	}
+	var out []*ruleSpec
+	for i, rn := range n.Content {
+		w := fmt.Sprintf("%s[%d]", what, i)
+		m := f.mapping(rn, w, ruleKeys, []string{"id", "expr"})
+		if rn.Kind != yaml.MappingNode {
+			continue
+		}
+		r := &ruleSpec{file: f, node: rn, severity: Error}
+		if kv, ok := m["id"]; ok && kv.valid {
+			if s, ok := f.str(kv.v, w+".id"); ok {
+				if !ruleIDRE.MatchString(s) {
+					f.errorf(kv.v, "invalid-name", "rule id %q must be letters, digits, '.', '-' or '_'", s)
+				}
+				r.id, r.idNode = s, kv.v
+			}
+		}
+		if kv, ok := m["expr"]; ok && kv.valid {
+			r.expr, _ = f.expr(kv.v, w+".expr")
+			r.exprNode = kv.v
+		}
+		if kv, ok := m["message"]; ok && kv.valid {
+			r.message, _ = f.str(kv.v, w+".message")
+			r.msgNode = kv.v
+		}
+		if kv, ok := m["message_expr"]; ok && kv.valid {
+			if r.msgNode != nil {
+				f.errorf(kv.k, "conflicting-keys", "%s has both message and message_expr; keep one", w)
+			}
+			r.messageExpr, _ = f.expr(kv.v, w+".message_expr")
+			r.msgNode = kv.v
+		}
+		if kv, ok := m["field"]; ok && kv.valid {
+			r.field, _ = f.str(kv.v, w+".field")
+			r.fieldNode = kv.v
+		}
+		if kv, ok := m["severity"]; ok && kv.valid {
+			if s, ok := f.str(kv.v, w+".severity"); ok {
+				switch s {
+				case "error":
+				case "warning":
+					r.severity = Warning
+				default:
+					f.errorf(kv.v, "invalid-value", "%s.severity must be error or warning, not %q", w, s)
+				}
+			}
+		}
+		if r.idNode == nil || r.exprNode == nil {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+var ruleIDRE = regexp.MustCompile(`^[A-Za-z0-9_.\-\[\]]+$`)
+
+// parseExprs reads a mapping of name → CEL expression (variables, keys, attributes).
+func (f *srcFile) parseExprs(n *yaml.Node, what string) []exprSpec {
+	var out []exprSpec
+	for _, kv := range f.entries(n, what) {
+		if !identRE.MatchString(kv.key) {
+			f.errorf(kv.k, "invalid-name", "%s name %q must be an identifier", what, kv.key)
+			continue
+		}
+		if s, ok := f.expr(kv.v, what+"."+kv.key); ok {
+			out = append(out, exprSpec{name: kv.key, expr: s, file: f, key: kv.k, node: kv.v})
+		}
+	}
+	return out
+}
+
+var retryKeys = []string{"max_attempts", "initial_delay", "multiplier", "max_delay", "jitter"}
+
+func (f *srcFile) parseRetry(n *yaml.Node, what string) *retrySpec {
+	m := f.mapping(n, what, retryKeys, nil)
+	rs := &retrySpec{file: f, node: n, at: map[string]*yaml.Node{}}
+	for k, kv := range m {
+		if !kv.valid {
+			continue
+		}
+		rs.at[k] = kv.v
+		switch k {
+		case "max_attempts":
+			if v, ok := f.integer(kv.v, what+".max_attempts"); ok {
+				rs.maxAttempts = &v
+			}
+		case "initial_delay", "max_delay":
+			if v, ok := f.duration(kv.v, what+"."+k); ok {
+				if k == "initial_delay" {
+					rs.initialDelay = &v
+				} else {
+					rs.maxDelay = &v
+				}
+			}
+		case "multiplier", "jitter":
+			if v, ok := f.number(kv.v, what+"."+k); ok {
+				if k == "multiplier" {
+					rs.multiplier = &v
+				} else {
+					rs.jitter = &v
+				}
+			}
+		}
+	}
+	return rs
+}
+
+var persistKeys = []string{"table", "rejected_table", "key", "attributes"}
+
+func (f *srcFile) parsePersist(n *yaml.Node, what string, isDefaults bool) *persistSpec {
+	known := persistKeys
+	if !isDefaults {
+		known = []string{"table", "key", "attributes"}
+	}
+	m := f.mapping(n, what, known, nil)
+	ps := &persistSpec{file: f, node: n}
+	if kv, ok := m["table"]; ok && kv.valid {
+		ps.table, _ = f.str(kv.v, what+".table")
+		ps.tableNode = kv.v
+	}
+	if kv, ok := m["rejected_table"]; ok && kv.valid {
+		ps.rejectedTable, _ = f.str(kv.v, what+".rejected_table")
+		ps.rejectedNode = kv.v
+	}
+	if kv, ok := m["key"]; ok && kv.valid {
+		ps.key = f.parseExprs(kv.v, what+".key")
+		ps.keyNode = kv.v
+		if len(ps.key) == 0 && kv.v.Kind == yaml.MappingNode {
+			f.errorf(kv.v, "invalid-value", "%s.key must name one or two key attributes", what)
+		}
+		if len(ps.key) > 2 {
+			f.errorf(kv.v, "invalid-value", "%s.key has %d attributes; a DynamoDB key has a partition key and at most a sort key", what, len(ps.key))
+		}
+	}
+	if kv, ok := m["attributes"]; ok && kv.valid {
+		ps.attributes = f.parseExprs(kv.v, what+".attributes")
+	}
+	return ps
+}
+
+// parseTopLevel dispatches a non-test file on its top-level keys.
+func (l *loader) parseTopLevel(f *srcFile, root *yaml.Node) {
+	m := f.mapping(root, "file", []string{"envelope", "defaults", "type", "description", "retry", "persist", "versions"}, nil)
+	if root.Kind != yaml.MappingNode {
+		return
+	}
+	_, isEnv := m["envelope"]
+	_, isDef := m["defaults"]
+	_, isType := m["type"]
+	count := 0
+	for _, b := range []bool{isEnv, isDef, isType} {
+		if b {
+			count++
+		}
+	}
+	switch {
+	case count == 0:
+		f.errorf(root, "unknown-file", "file declares none of envelope, defaults or type (test suites are named *_test.yaml)")
+		return
+	case count > 1:
+		f.errorf(root, "unknown-file", "a file declares one of envelope, defaults or type, not several")
+		return
+	}
+	if !isType {
+		for _, k := range []string{"description", "retry", "persist", "versions"} {
+			if kv, ok := m[k]; ok {
+				f.errorf(kv.k, "unknown-key", "key %q belongs in an event type file", k)
+			}
+		}
+	}
+	switch {
+	case isEnv:
+		l.parseEnvelope(f, m["envelope"])
+	case isDef:
+		l.parseDefaults(f, m["defaults"])
+	default:
+		l.parseType(f, root, m)
+	}
+}
+
+var envelopeKeys = []string{"type_field", "version_field", "id_field", "body_field", "fields", "variables", "rules", "description"}
+
+func (l *loader) parseEnvelope(f *srcFile, kv keyval) {
+	if l.envelope != nil {
+		f.errorf(kv.k, "duplicate-envelope", "a second envelope is declared (the first is in %s)", l.envelope.file.pos(l.envelope.node))
+		return
+	}
+	n := kv.v
+	m := f.mapping(n, "envelope", envelopeKeys, []string{"type_field", "version_field", "id_field", "body_field", "fields"})
+	e := &envelopeSpec{file: f, node: n, at: map[string]*yaml.Node{}}
+	l.envelope = e
+	for _, k := range []string{"type_field", "version_field", "id_field", "body_field"} {
+		if kv, ok := m[k]; ok && kv.valid {
+			s, _ := f.str(kv.v, "envelope."+k)
+			e.at[k] = kv.v
+			switch k {
+			case "type_field":
+				e.typeField = s
+			case "version_field":
+				e.versionField = s
+			case "id_field":
+				e.idField = s
+			case "body_field":
+				e.bodyField = s
+			}
+		}
+	}
+	if kv, ok := m["fields"]; ok && kv.valid {
+		e.fields = f.parseFields(kv.v, "envelope.fields", false)
+	}
+	if kv, ok := m["variables"]; ok && kv.valid {
+		e.variables = f.parseExprs(kv.v, "envelope.variables")
+	}
+	if kv, ok := m["rules"]; ok && kv.valid {
+		e.rules = f.parseRules(kv.v, "envelope.rules")
+	}
+}
+
+func (l *loader) parseDefaults(f *srcFile, kv keyval) {
+	if l.defaults != nil {
+		f.errorf(kv.k, "duplicate-defaults", "a second defaults is declared (the first is in %s)", l.defaults.file.pos(l.defaults.node))
+		return
+	}
+	n := kv.v
+	m := f.mapping(n, "defaults", []string{"retry", "persist", "cost_limit"}, nil)
+	d := &defaultsSpec{file: f, node: n}
+	l.defaults = d
+	if kv, ok := m["retry"]; ok && kv.valid {
+		d.retry = f.parseRetry(kv.v, "defaults.retry")
+	}
+	if kv, ok := m["persist"]; ok && kv.valid {
+		d.persist = f.parsePersist(kv.v, "defaults.persist", true)
+	}
+	if kv, ok := m["cost_limit"]; ok && kv.valid {
+		if v, ok := f.integer(kv.v, "defaults.cost_limit"); ok {
+			if v <= 0 {
+				f.errorf(kv.v, "invalid-value", "defaults.cost_limit must be positive")
+			} else {
+				d.costLimit, d.costNode = &v, kv.v
+			}
+		}
+	}
+}
+
+var versionKeys = []string{"extends", "description", "fields", "variables", "rules"}
+
+func (l *loader) parseType(f *srcFile, root *yaml.Node, m map[string]keyval) {
+	name, ok := f.str(m["type"].v, "type")
+	if !ok {
+		return
+	}
+	if !typeNameRE.MatchString(name) {
+		f.errorf(m["type"].v, "invalid-name", "event type %q must be letters, digits, '.', '-' or '_'", name)
+	}
+	t := &typeSpec{name: name, file: f, node: root, nameNode: m["type"].v}
+	if kv, ok := m["description"]; ok {
+		t.description, _ = f.str(kv.v, "description")
+	}
+	if kv, ok := m["retry"]; ok {
+		t.retry = f.parseRetry(kv.v, "retry")
+	}
+	if kv, ok := m["persist"]; ok {
+		t.persist = f.parsePersist(kv.v, "persist", false)
+	}
+	kv, ok := m["versions"]
+	if !ok {
+		f.errorf(root, "missing-key", "event type %q declares no versions", name)
+	}
+	for _, vkv := range f.entries(kv.v, "versions") {
+		w := "versions." + vkv.key
+		vm := f.mapping(vkv.v, w, versionKeys, nil)
+		v := &versionSpec{name: vkv.key, typ: t, file: f, key: vkv.k, node: vkv.v}
+		if e, ok := vm["extends"]; ok && e.valid {
+			v.extends, _ = f.str(e.v, w+".extends")
+			v.extendsNode = e.v
+		} else if _, ok := vm["fields"]; !ok && vkv.v.Kind == yaml.MappingNode {
+			f.errorf(vkv.v, "missing-key", "%s declares neither fields nor extends", w)
+		}
+		if e, ok := vm["description"]; ok && e.valid {
+			v.description, _ = f.str(e.v, w+".description")
+		}
+		if e, ok := vm["fields"]; ok && e.valid {
+			v.fields = f.parseFields(e.v, w+".fields", v.extends != "")
+		}
+		if e, ok := vm["variables"]; ok && e.valid {
+			v.variables = f.parseExprs(e.v, w+".variables")
+		}
+		if e, ok := vm["rules"]; ok && e.valid {
+			v.rules = f.parseRules(e.v, w+".rules")
+		}
+		t.versions = append(t.versions, v)
+	}
+	l.types = append(l.types, t)
+}
+
+var typeNameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
