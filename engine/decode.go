@@ -22,9 +22,9 @@ type decoder struct {
 	src   string
 	i     int
 	depth int
-	out   *evalState  // where type violations go
-	keys  []string    // keys seen in the objects being read (duplicate detection)
-	index []int       // list indices of the value being read, for violation paths
+	out   *evalState // where type violations go
+	keys  []string   // keys seen in the objects being read (duplicate detection)
+	index []int      // list indices of the value being read, for violation paths
 }
 
 func (d *decoder) fail(reason string) *DecodeError {

@@ -41,16 +41,16 @@ type eventType struct {
 }
 
 type version struct {
-	typ     *eventType
-	name    string
-	body    *objSchema
-	vars    []*variable    // the envelope's, then the version's own
-	varIdx  map[string]int // name → index in vars
-	rules   []*rule
-	table   string
-	key     []*named
-	attrs   []*named
-	retry   RetryPolicy
+	typ    *eventType
+	name   string
+	body   *objSchema
+	vars   []*variable    // the envelope's, then the version's own
+	varIdx map[string]int // name → index in vars
+	rules  []*rule
+	table  string
+	key    []*named
+	attrs  []*named
+	retry  RetryPolicy
 }
 
 type variable struct {

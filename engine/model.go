@@ -28,7 +28,7 @@ var fieldKeys = []string{"type", "required", "description", "enum", "pattern", "
 type fieldSpec struct {
 	name        string
 	file        *srcFile
-	node        *yaml.Node          // the field's value node
+	node        *yaml.Node            // the field's value node
 	at          map[string]*yaml.Node // value node of each key that was written
 	typ         string
 	required    bool

@@ -24,8 +24,8 @@ type vkind uint8
 
 const (
 	kAbsent vkind = iota
-	kNull // JSON null
-	kBad  // a value of the wrong type (already reported)
+	kNull         // JSON null
+	kBad          // a value of the wrong type (already reported)
 	kString
 	kInt
 	kNumber
