@@ -1,0 +1,104 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// kind is the type of a configuration value.
+type kind int
+
+const (
+	kString kind = iota
+	kInt
+	kDuration
+	kSources
+)
+
+// field is one configuration key.
+type field struct {
+	key   string
+	kind  kind
+	def   any // typed default; nil: none
+	enum  []string
+	min   int64 // ints and durations (nanoseconds): lowest allowed
+	max   int64 // 0: no upper bound
+	usage string
+}
+
+// fields lists every key, in documentation order.
+var fields = []field{
+	{key: "queue_url", kind: kString, usage: "the queue to consume (shorthand for one source)"},
+	{key: "sources", kind: kSources, usage: "queues to consume: a list of {queue_url, concurrency}; as a string, comma-separated URL[=CONCURRENCY]"},
+	{key: "concurrency", kind: kInt, def: int64(4), min: 1, max: 100, usage: "long polls at once per source, unless the source says"},
+	{key: "rules", kind: kString, def: "events.d", usage: "the events.d directory"},
+	{key: "persist.mode", kind: kString, def: "batch", enum: []string{"batch", "conditional"},
+		usage: "batch: BatchWriteItem upserts (last write wins); conditional: PutItem first-write-wins"},
+	{key: "workers", kind: kInt, def: int64(64), min: 1, max: 10000, usage: "messages evaluated and settled at once"},
+	{key: "max_in_flight", kind: kInt, def: int64(640), min: 10, max: 100000, usage: "received messages not yet settled, over every source"},
+	{key: "grace_period", kind: kDuration, def: 30 * time.Second, min: int64(time.Millisecond), usage: "time in-flight work gets after SIGTERM"},
+	{key: "visibility_timeout", kind: kDuration, def: 60 * time.Second, min: int64(time.Second), max: int64(12 * time.Hour),
+		usage: "the queues' visibility timeout; messages held longer than half of it are extended"},
+	{key: "call_timeout", kind: kDuration, def: 10 * time.Second, min: int64(time.Millisecond), usage: "bound on each AWS call (a long poll gets receive_wait more)"},
+	{key: "receive_wait", kind: kDuration, def: 20 * time.Second, min: 0, max: int64(20 * time.Second), usage: "long-poll wait of a receive (SQS allows 0 to 20s)"},
+	{key: "log.level", kind: kString, def: "info", enum: []string{"debug", "info", "warn", "error"}, usage: "log level"},
+	{key: "log.format", kind: kString, def: "auto", enum: []string{"auto", "json", "text"}, usage: "log format; auto: text on a terminal, JSON otherwise"},
+	{key: "http.addr", kind: kString, def: ":9090", usage: "address of the health endpoints (/healthz, /readyz); empty: none"},
+}
+
+func fieldByKey(key string) (field, bool) {
+	for _, f := range fields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// EnvName is the environment variable of a key: EVENTPROC_ and the key in upper case,
+// dots and underscores as underscores (persist.mode: EVENTPROC_PERSIST_MODE).
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// FlagName is the command-line flag of a key: dots and underscores as dashes
+// (max_in_flight: --max-in-flight).
+func FlagName(key string) string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(key)
+}
+
+// EnvPrefix starts every eventproc environment variable.
+const EnvPrefix = "EVENTPROC_"
+
+// EnvConfigFile names the configuration file when --config is not given.
+const EnvConfigFile = EnvPrefix + "CONFIG"
+
+// DefaultFile is read from the working directory when present and no file is named.
+const DefaultFile = "eventproc.yaml"
+
+// Key describes one configuration key for flags and documentation.
+type Key struct {
+	Name    string // dotted key, as in the YAML file
+	Env     string
+	Flag    string
+	Default string // "" when none
+	Usage   string
+}
+
+// Keys lists every configuration key, in documentation order.
+func Keys() []Key {
+	out := make([]Key, 0, len(fields))
+	for _, f := range fields {
+		def := ""
+		if f.def != nil {
+			def = fmt.Sprint(f.def)
+		}
+		usage := f.usage
+		if len(f.enum) > 0 {
+			usage += " (" + strings.Join(f.enum, " | ") + ")"
+		}
+		out = append(out, Key{Name: f.key, Env: EnvName(f.key), Flag: FlagName(f.key), Default: def, Usage: usage})
+	}
+	return out
+}
