@@ -1,0 +1,78 @@
+package worker
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"eventproc/engine"
+)
+
+// TestDecide is the outcome table, row by row.
+func TestDecide(t *testing.T) {
+	policy := engine.RetryPolicy{MaxAttempts: 3, InitialDelay: 10 * time.Second, Multiplier: 3, MaxDelay: time.Minute, Jitter: 0.5}
+	valid := &engine.Verdict{Outcome: engine.Valid, Retry: policy}
+	invalid := &engine.Verdict{Outcome: engine.Invalid, Retry: policy, Violations: []engine.Violation{{Rule: "r", Message: "m"}}}
+	ruleFailed := &engine.Verdict{Outcome: engine.RuleFailed, Retry: policy, Err: errors.New("rule x failed")}
+	retryable := &RetryableError{Err: errors.New("throttled")}
+	fatal := &FatalError{Err: errors.New("no such table")}
+	other := errors.New("something odd")
+	tests := []struct {
+		name    string
+		f       facts
+		attempt int
+		stopped bool
+		want    action
+	}{
+		{"valid stored", facts{verdict: valid, wrote: true}, 1, false, action{outcome: Processed, ack: true}},
+		{"invalid stored", facts{verdict: invalid, wrote: true}, 1, false, action{outcome: Rejected, reason: "r: m", ack: true}},
+		{"rule failed", facts{verdict: ruleFailed}, 1, false, action{outcome: RuleFailed, reason: "rule x failed", deadLetter: true}},
+		{"retry 1", facts{verdict: valid, wrote: true, putErr: retryable}, 1, false,
+			action{outcome: Retry, reason: retryable.Error(), visibility: true, delay: 7500 * time.Millisecond}},
+		{"retry 2", facts{verdict: invalid, wrote: true, putErr: retryable}, 2, false,
+			action{outcome: Retry, reason: retryable.Error(), visibility: true, delay: 22500 * time.Millisecond}},
+		{"unclassified error is retried", facts{verdict: valid, wrote: true, putErr: other}, 1, false,
+			action{outcome: Retry, reason: other.Error(), visibility: true, delay: 7500 * time.Millisecond}},
+		{"exhausted", facts{verdict: valid, wrote: true, putErr: retryable}, 3, false,
+			action{outcome: Exhausted, reason: retryable.Error(), deadLetter: true}},
+		{"beyond exhausted", facts{verdict: valid, wrote: true, putErr: retryable}, 9, false,
+			action{outcome: Exhausted, reason: retryable.Error(), deadLetter: true}},
+		{"fatal does not spend attempts", facts{verdict: valid, wrote: true, putErr: fatal}, 3, false,
+			action{outcome: Fatal, reason: fatal.Error(), visibility: true, fatal: fatal}},
+		{"stopped: released, not retried", facts{verdict: valid, wrote: true, putErr: retryable}, 3, true,
+			action{outcome: Released, reason: retryable.Error(), visibility: true}},
+		{"stopped but stored: acked", facts{verdict: valid, wrote: true}, 1, true, action{outcome: Processed, ack: true}},
+		{"panic", facts{panic: &panicError{value: "boom"}}, 1, false, action{outcome: Panicked, reason: "panic: boom", deadLetter: true}},
+		{"panic in the sink", facts{verdict: valid, wrote: true, putErr: &panicError{value: "nil map"}}, 1, false,
+			action{outcome: Panicked, reason: "panic: nil map", deadLetter: true}},
+		{"item not buildable", facts{verdict: valid, buildErr: errors.New("no key")}, 1, false,
+			action{outcome: Broken, reason: "no key", deadLetter: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decide(tt.f, tt.attempt, tt.stopped, 0.5)
+			if got != tt.want {
+				t.Errorf("decide = %+v\nwant       %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	base, limit := 200*time.Millisecond, 20*time.Second
+	for _, tt := range []struct {
+		failures int
+		u        float64
+		want     time.Duration
+	}{
+		{1, 0, 200 * time.Millisecond},
+		{2, 0, 400 * time.Millisecond},
+		{8, 0, 20 * time.Second},
+		{100, 0, 20 * time.Second},
+		{1, 1, 150 * time.Millisecond},
+	} {
+		if got := backoff(base, limit, tt.failures, tt.u); got != tt.want {
+			t.Errorf("backoff(%d, %v) = %v, want %v", tt.failures, tt.u, got, tt.want)
+		}
+	}
+}
