@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
-	"gopkg.in/yaml.v3"
 )
 
 // Ruleset is a loaded, compiled events.d. It is immutable and safe for concurrent use.
@@ -663,14 +662,11 @@ func (l *loader) retryPolicy(base RetryPolicy, s *retrySpec) RetryPolicy {
 	if s.jitter != nil {
 		p.Jitter = *s.jitter
 	}
-	at := func(k string) *yaml.Node {
-		if n, ok := s.at[k]; ok {
-			return n
-		}
-		return s.node
-	}
+	// Report only what this spec sets, so an overlay does not repeat its base's errors.
 	bad := func(k, format string, args ...any) {
-		s.file.errorf(at(k), "retry-invalid", format, args...)
+		if n, ok := s.at[k]; ok {
+			s.file.errorf(n, "retry-invalid", format, args...)
+		}
 	}
 	if p.MaxAttempts < 1 {
 		bad("max_attempts", "retry.max_attempts must be at least 1, not %d", p.MaxAttempts)
@@ -682,7 +678,11 @@ func (l *loader) retryPolicy(base RetryPolicy, s *retrySpec) RetryPolicy {
 		bad("max_delay", "retry.max_delay must be positive, not %s", p.MaxDelay)
 	}
 	if p.MaxDelay < p.InitialDelay && p.MaxDelay > 0 {
-		bad("max_delay", "retry.max_delay %s is below initial_delay %s", p.MaxDelay, p.InitialDelay)
+		k := "max_delay"
+		if _, ok := s.at[k]; !ok {
+			k = "initial_delay"
+		}
+		bad(k, "retry.max_delay %s is below initial_delay %s", p.MaxDelay, p.InitialDelay)
 	}
 	if p.MaxDelay > MaxVisibility {
 		bad("max_delay", "retry.max_delay %s exceeds SQS's 12h visibility limit", p.MaxDelay)
