@@ -289,6 +289,10 @@ func TestSource(t *testing.T, h SourceHarness) {
 						seen[m.Body]++
 					}
 					mu.Unlock()
+					// Acked at once, so that no visibility timeout can pass before the end.
+					if failed, err := f.Source.Ack(context.Background(), got); err != nil || len(failed) > 0 {
+						t.Errorf("Ack = %d failed, %v", len(failed), err)
+					}
 				}
 			})
 		}

@@ -1,0 +1,196 @@
+package sqsqueue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"eventproc/worker"
+)
+
+// DeadLetter sends messages to the dead-letter queue of the queue they came from: the
+// queue named by the source's redrive policy (looked up once and cached), or the one
+// given in DeadLetterOptions.Targets. Safe for concurrent use.
+type DeadLetter struct {
+	api  API
+	opts DeadLetterOptions
+
+	mu   sync.Mutex
+	dlqs map[string]string // source URL → dead-letter queue URL
+}
+
+// DeadLetterOptions configures a DeadLetter. The zero value gives the defaults.
+type DeadLetterOptions struct {
+	// Targets maps a source queue URL to its dead-letter queue's URL, overriding the
+	// source's redrive policy.
+	Targets map[string]string
+	// CallTimeout bounds every call (10 s when zero).
+	CallTimeout time.Duration
+}
+
+// SQS takes at most 10 message attributes; one value is kept under maxAttrValue bytes.
+const (
+	maxAttrs     = 10
+	maxAttrValue = 8 << 10
+	moreAttrs    = "more_attributes"
+)
+
+var _ worker.DeadLetter = (*DeadLetter)(nil)
+
+// NewDeadLetter returns a DeadLetter.
+func NewDeadLetter(api API, opts DeadLetterOptions) *DeadLetter {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = defaultCallTimout
+	}
+	return &DeadLetter{api: api, opts: opts, dlqs: maps.Clone(opts.Targets)}
+}
+
+// Send puts msg's body on the dead-letter queue of source (a queue URL) with attrs as
+// String message attributes. Empty values are left out (SQS refuses them), values are cut
+// to 8 KiB, and past SQS's ten attributes the rest travel as one JSON object in
+// "more_attributes". A source with neither a redrive policy nor a target is a
+// *worker.FatalError.
+func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message, attrs map[string]string) error {
+	dlq, err := d.target(ctx, source)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.opts.CallTimeout)
+	defer cancel()
+	_, err = d.api.SendMessage(cctx, &sqs.SendMessageInput{
+		QueueUrl:          aws.String(dlq),
+		MessageBody:       aws.String(msg.Body),
+		MessageAttributes: messageAttributes(attrs),
+	})
+	if err != nil {
+		return classify(fmt.Errorf("dead-letter message %s to %s: %w", msg.ID, dlq, err))
+	}
+	return nil
+}
+
+// messageAttributes converts attrs to at most ten String message attributes.
+func messageAttributes(attrs map[string]string) map[string]types.MessageAttributeValue {
+	names := slices.Sorted(maps.Keys(attrs))
+	names = slices.DeleteFunc(names, func(n string) bool { return attrs[n] == "" })
+	if len(names) == 0 {
+		return nil
+	}
+	out := make(map[string]types.MessageAttributeValue, min(len(names), maxAttrs))
+	keep := names
+	if len(names) > maxAttrs {
+		keep = names[:maxAttrs-1]
+		more := make(map[string]string)
+		for _, n := range names[maxAttrs-1:] {
+			more[n] = attrs[n]
+		}
+		b, _ := json.Marshal(more)
+		out[moreAttrs] = stringAttr(string(b))
+	}
+	for _, n := range keep {
+		out[n] = stringAttr(attrs[n])
+	}
+	return out
+}
+
+func stringAttr(v string) types.MessageAttributeValue {
+	if len(v) > maxAttrValue {
+		cut := maxAttrValue
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		v = v[:cut]
+	}
+	return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+}
+
+// ErrNoDeadLetterQueue: the source queue has no redrive policy and no target is configured.
+var ErrNoDeadLetterQueue = errors.New("no dead-letter queue: the queue has no redrive policy")
+
+// target returns the dead-letter queue URL of source.
+func (d *DeadLetter) target(ctx context.Context, source string) (string, error) {
+	d.mu.Lock()
+	dlq, ok := d.dlqs[source]
+	d.mu.Unlock()
+	if ok {
+		return dlq, nil
+	}
+	dlq, err := RedriveTarget(ctx, d.api, source, d.opts.CallTimeout)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	if d.dlqs == nil {
+		d.dlqs = make(map[string]string)
+	}
+	d.dlqs[source] = dlq
+	d.mu.Unlock()
+	return dlq, nil
+}
+
+// RedriveTarget returns the URL of the dead-letter queue named by the redrive policy of
+// the queue at url. A queue without one gives a *worker.FatalError wrapping
+// ErrNoDeadLetterQueue.
+func RedriveTarget(ctx context.Context, api API, url string, timeout time.Duration) (string, error) {
+	if timeout <= 0 {
+		timeout = defaultCallTimout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := api.GetQueueAttributes(cctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy},
+	})
+	if err != nil {
+		return "", classify(fmt.Errorf("redrive policy of %s: %w", url, err))
+	}
+	raw := out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]
+	if raw == "" {
+		return "", &worker.FatalError{Err: fmt.Errorf("%s: %w", url, ErrNoDeadLetterQueue)}
+	}
+	var policy RedrivePolicy
+	if err := json.Unmarshal([]byte(raw), &policy); err != nil || policy.DeadLetterTargetArn == "" {
+		return "", &worker.FatalError{Err: fmt.Errorf("redrive policy of %s: unreadable %q", url, raw)}
+	}
+	// arn:aws:sqs:REGION:ACCOUNT:NAME
+	parts := strings.Split(policy.DeadLetterTargetArn, ":")
+	if len(parts) != 6 || parts[2] != "sqs" {
+		return "", &worker.FatalError{Err: fmt.Errorf("redrive policy of %s: bad target arn %q", url, policy.DeadLetterTargetArn)}
+	}
+	cctx2, cancel2 := context.WithTimeout(ctx, timeout)
+	defer cancel2()
+	u, err := api.GetQueueUrl(cctx2, &sqs.GetQueueUrlInput{QueueName: aws.String(parts[5]), QueueOwnerAWSAccountId: aws.String(parts[4])})
+	if err != nil {
+		return "", classify(fmt.Errorf("dead-letter queue %s of %s: %w", parts[5], url, err))
+	}
+	return aws.ToString(u.QueueUrl), nil
+}
+
+// RedrivePolicy is a queue's RedrivePolicy attribute.
+type RedrivePolicy struct {
+	DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+	MaxReceiveCount     count  `json:"maxReceiveCount"`
+}
+
+// count is a JSON number that may come quoted ("5"), as SQS accepts both.
+type count int
+
+func (c *count) UnmarshalJSON(b []byte) error {
+	n, err := strconv.Atoi(strings.Trim(string(b), `"`))
+	if err != nil {
+		return fmt.Errorf("maxReceiveCount %s: %w", b, err)
+	}
+	*c = count(n)
+	return nil
+}

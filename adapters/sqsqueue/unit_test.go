@@ -1,0 +1,131 @@
+package sqsqueue
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"eventproc/worker"
+)
+
+// fakeAPI records batch calls and fails the entries whose receipt handle starts with "bad".
+type fakeAPI struct {
+	API
+	deletes [][]string
+	changes [][]int32
+}
+
+func (f *fakeAPI) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	var hs []string
+	out := &sqs.DeleteMessageBatchOutput{}
+	for _, e := range in.Entries {
+		hs = append(hs, *e.ReceiptHandle)
+		if strings.HasPrefix(*e.ReceiptHandle, "bad") {
+			out.Failed = append(out.Failed, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("ReceiptHandleIsInvalid"), SenderFault: true})
+		}
+	}
+	f.deletes = append(f.deletes, hs)
+	return out, nil
+}
+
+func (f *fakeAPI) ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
+	var vs []int32
+	for _, e := range in.Entries {
+		vs = append(vs, e.VisibilityTimeout)
+	}
+	f.changes = append(f.changes, vs)
+	return &sqs.ChangeMessageVisibilityBatchOutput{}, nil
+}
+
+func TestAckChunksAndReportsPartialFailure(t *testing.T) {
+	f := &fakeAPI{}
+	q := New(f, "url", Options{})
+	var msgs []worker.Message
+	for i := range 23 {
+		h := fmt.Sprint("rh", i)
+		if i == 4 || i == 17 {
+			h = "bad" + h
+		}
+		msgs = append(msgs, worker.Message{ID: strconv.Itoa(i), ReceiptHandle: h})
+	}
+	failed, err := q.Ack(context.Background(), msgs)
+	if len(f.deletes) != 3 || len(f.deletes[0]) != 10 || len(f.deletes[2]) != 3 {
+		t.Errorf("batches = %v", f.deletes)
+	}
+	if len(failed) != 2 || failed[0].ID != "4" || failed[1].ID != "17" || err == nil {
+		t.Errorf("failed = %v, err %v", failed, err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "ReceiptHandleIsInvalid") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSetVisibilityClampsAndRoundsUp(t *testing.T) {
+	f := &fakeAPI{}
+	q := New(f, "url", Options{})
+	delays := []time.Duration{-time.Second, 0, 1500 * time.Millisecond, 30 * time.Second, 13 * time.Hour}
+	var changes []worker.Visibility
+	for _, d := range delays {
+		changes = append(changes, worker.Visibility{Delay: d})
+	}
+	if _, err := q.SetVisibility(context.Background(), changes); err != nil {
+		t.Fatal(err)
+	}
+	want := []int32{0, 0, 2, 30, 43200}
+	if fmt.Sprint(f.changes) != fmt.Sprint([][]int32{want}) {
+		t.Errorf("visibility timeouts = %v, want %v", f.changes, want)
+	}
+}
+
+func TestMessageConversion(t *testing.T) {
+	m := message(types.Message{
+		MessageId: aws.String("id"), ReceiptHandle: aws.String("rh"), Body: aws.String("b"),
+		Attributes: map[string]string{"ApproximateReceiveCount": "3", "ApproximateFirstReceiveTimestamp": "1700000000123", "SentTimestamp": "1700000000000"},
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			"s": {DataType: aws.String("String"), StringValue: aws.String("v")},
+			"n": {DataType: aws.String("Number"), StringValue: aws.String("5")},
+			"b": {DataType: aws.String("Binary"), BinaryValue: []byte{1}},
+		},
+	})
+	if m.ID != "id" || m.ReceiptHandle != "rh" || m.Body != "b" || m.ReceiveCount != 3 {
+		t.Errorf("message = %+v", m)
+	}
+	if !m.FirstReceived.Equal(time.UnixMilli(1700000000123)) || !m.SentAt.Equal(time.UnixMilli(1700000000000)) {
+		t.Errorf("times = %v, %v", m.FirstReceived, m.SentAt)
+	}
+	if len(m.Attributes) != 2 || m.Attributes["s"] != "v" || m.Attributes["n"] != "5" {
+		t.Errorf("attributes = %v", m.Attributes)
+	}
+}
+
+func TestMessageAttributesLimits(t *testing.T) {
+	attrs := map[string]string{"empty": "", "long": strings.Repeat("é", maxAttrValue)}
+	for i := range 12 {
+		attrs[fmt.Sprintf("a%02d", i)] = "v"
+	}
+	got := messageAttributes(attrs)
+	if len(got) != maxAttrs {
+		t.Fatalf("%d attributes, want %d", len(got), maxAttrs)
+	}
+	if _, ok := got["empty"]; ok {
+		t.Errorf("empty attribute sent")
+	}
+	more := aws.ToString(got[moreAttrs].StringValue)
+	if !strings.Contains(more, `"long"`) || !strings.Contains(more, `"a11"`) {
+		t.Errorf("more_attributes = %.80s", more)
+	}
+	if messageAttributes(nil) != nil {
+		t.Errorf("nil attributes gave some")
+	}
+	v := aws.ToString(stringAttr(strings.Repeat("é", maxAttrValue)).StringValue)
+	if len(v) > maxAttrValue || !strings.HasSuffix(v, "é") {
+		t.Errorf("cut value: %d bytes, ends %q", len(v), v[len(v)-2:])
+	}
+}
