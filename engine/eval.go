@@ -187,7 +187,6 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 	// Rules assume well-typed input: they run only when no field is missing or of the
 	// wrong type.
 	if headerOK && !s.structural {
-		s.useVars(env.vars, nil)
 		if ver != nil {
 			s.useVars(ver.vars, ver.varIdx)
 		} else {
@@ -327,6 +326,7 @@ func (s *evalState) checkField(f *fieldSchema, v *value) {
 	for i := range f.checks {
 		c := &f.checks[i]
 		if !c.test(v) {
+			s.structural = s.structural || c.structural
 			s.violations = append(s.violations, Violation{Rule: c.rule, Field: concretePath(f.path, s.index), Message: c.message})
 		}
 	}

@@ -22,6 +22,7 @@ type Ruleset struct {
 	tables       []Table
 	costLimit    uint64
 	suites       []*suite
+	objs         map[string]*objSchema
 }
 
 // envelope is the compiled envelope.
@@ -169,8 +170,8 @@ func (l *loader) read() {
 }
 
 func (l *loader) build() *Ruleset {
-	rs := &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit}
 	objs := map[string]*objSchema{}
+	rs := &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit, objs: objs}
 
 	// Defaults: retry, persistence, cost limit.
 	defRetry := DefaultRetry
@@ -778,4 +779,13 @@ func (rs *Ruleset) MaxAttempts() int {
 		}
 	}
 	return m
+}
+
+// checkEnv is the environment of a field's short-hand checks: `self` of its type.
+func (rs *Ruleset) checkEnv(f *fieldSchema) (*cel.Env, error) {
+	base, err := baseEnv(rs.objs)
+	if err != nil {
+		return nil, err
+	}
+	return base.Extend(cel.Variable("self", f.celType))
 }

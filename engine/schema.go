@@ -209,6 +209,9 @@ type check struct {
 	message string
 	cel     string
 	test    func(v *value) bool
+	// structural: rules and cost estimates rely on it (max_length), so when it fails
+	// the rules are not run.
+	structural bool
 }
 
 // newFieldSchema compiles a declaration; named objects get CEL type names under
@@ -367,7 +370,7 @@ func compileChecks(f *fieldSchema, diags *Diagnostics) []check {
 		if key == "min_length" && b == 1 {
 			msg = "must not be empty"
 		}
-		out = append(out, check{rule: f.path + "." + key, key: key, message: msg,
+		out = append(out, check{rule: f.path + "." + key, key: key, message: msg, structural: key == "max_length",
 			cel: fmt.Sprintf("size(self) %s %d", op, b),
 			test: func(v *value) bool {
 				if v.k == kList {
