@@ -1,0 +1,300 @@
+package dynamotable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"eventproc/worker"
+)
+
+// Mode is how Table writes an item whose key may already be stored.
+type Mode int
+
+const (
+	// BatchUpsert writes with BatchWriteItem, 25 items a call: a stored item with the
+	// same key is replaced. The default.
+	BatchUpsert Mode = iota
+	// ConditionalPut writes each item with PutItem on condition that its key is not
+	// stored yet: the first write wins.
+	ConditionalPut
+)
+
+func (m Mode) String() string {
+	switch m {
+	case BatchUpsert:
+		return "batch-upsert"
+	case ConditionalPut:
+		return "conditional-put"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode reads a Mode by its String form.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{BatchUpsert, ConditionalPut} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown write mode %q (batch-upsert or conditional-put)", s)
+}
+
+// Options configures a Table. The zero value gives the defaults.
+type Options struct {
+	Mode Mode
+	// CallTimeout bounds every call (10 s when zero).
+	CallTimeout time.Duration
+	// UnprocessedRetries is how many times a batch's UnprocessedItems are sent again
+	// before they fail as retryable (8 when zero), after a backoff that starts at
+	// 20 ms and doubles up to 500 ms.
+	UnprocessedRetries int
+	// PutConcurrency is how many PutItem calls ConditionalPut makes at once (10 when zero).
+	PutConcurrency int
+}
+
+const (
+	maxBatchWrite      = 25
+	defaultCallTimeout = 10 * time.Second
+	firstBackoff       = 20 * time.Millisecond
+	maxBackoff         = 500 * time.Millisecond
+)
+
+// Table writes worker items to DynamoDB. Safe for concurrent use.
+type Table struct {
+	api  API
+	opts Options
+}
+
+var _ worker.Sink = (*Table)(nil)
+
+// New returns a Table.
+func New(api API, opts Options) *Table {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = defaultCallTimeout
+	}
+	if opts.UnprocessedRetries <= 0 {
+		opts.UnprocessedRetries = 8
+	}
+	if opts.PutConcurrency <= 0 {
+		opts.PutConcurrency = 10
+	}
+	return &Table{api: api, opts: opts}
+}
+
+// Put stores items and returns one error per item (nil, *worker.RetryableError or
+// *worker.FatalError). Items of one call may go to different tables. Two items with
+// the same table and key in one call are written once: the last of them (BatchUpsert)
+// or the first (ConditionalPut), and both get its result.
+func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
+	errs := make([]error, len(items))
+	if len(items) == 0 {
+		return errs
+	}
+	// One write per table and key; same[i] is the index of the item written for item i.
+	same := make([]int, len(items))
+	seen := make(map[string]int, len(items))
+	var writes []int
+	for i, it := range items {
+		k := it.Table + "\x00" + keyString(it.Key)
+		j, dup := seen[k]
+		switch {
+		case !dup:
+			seen[k] = i
+			writes = append(writes, i)
+			same[i] = i
+		case t.opts.Mode == BatchUpsert: // the last one wins
+			seen[k] = i
+			writes[slices.Index(writes, j)] = i
+			same[i] = i
+		default: // the first one wins
+			same[i] = j
+		}
+	}
+	if t.opts.Mode == BatchUpsert {
+		for i := range same { // earlier duplicates follow the last one
+			same[i] = seen[items[i].Table+"\x00"+keyString(items[i].Key)]
+		}
+	}
+	// Convert.
+	avs := make(map[int]map[string]types.AttributeValue, len(writes))
+	var ok []int
+	for _, i := range writes {
+		av, err := itemAttributes(items[i])
+		if err != nil {
+			// A value the adapter cannot write is a bug that no retry fixes.
+			errs[i] = &worker.FatalError{Err: fmt.Errorf("put item %s in %s: %w", keyString(items[i].Key), items[i].Table, err)}
+			continue
+		}
+		avs[i] = av
+		ok = append(ok, i)
+	}
+	if t.opts.Mode == ConditionalPut {
+		t.putEach(ctx, items, ok, avs, errs)
+	} else {
+		for start := 0; start < len(ok); start += maxBatchWrite {
+			t.batchWrite(ctx, items, ok[start:min(start+maxBatchWrite, len(ok))], avs, errs)
+		}
+	}
+	for i := range errs {
+		errs[i] = errs[same[i]]
+	}
+	return errs
+}
+
+// itemAttributes converts an item's key and attributes; the key wins a name clash.
+func itemAttributes(it worker.Item) (map[string]types.AttributeValue, error) {
+	if len(it.Key) == 0 {
+		return nil, errors.New("item has no key")
+	}
+	av, err := attributeMap(it.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range it.Key {
+		av[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	return av, nil
+}
+
+// batchWrite writes up to 25 items with BatchWriteItem, sending UnprocessedItems again.
+func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, avs map[int]map[string]types.AttributeValue, errs []error) {
+	// Unprocessed items come back as their attribute maps: find them by table and key.
+	byKey := make(map[string]int, len(idx))
+	req := make(map[string][]types.WriteRequest)
+	for _, i := range idx {
+		it := items[i]
+		byKey[it.Table+"\x00"+keyString(it.Key)] = i
+		req[it.Table] = append(req[it.Table], types.WriteRequest{PutRequest: &types.PutRequest{Item: avs[i]}})
+	}
+	backoff := firstBackoff
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, t.opts.CallTimeout)
+		out, err := t.api.BatchWriteItem(cctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+		cancel()
+		if err != nil {
+			err = classify(fmt.Errorf("batch write %d items: %w", countRequests(req), err))
+			for _, r := range pendingIndexes(req, byKey, items) {
+				errs[r] = err
+			}
+			return
+		}
+		if len(out.UnprocessedItems) == 0 {
+			return
+		}
+		req = out.UnprocessedItems
+		if attempt >= t.opts.UnprocessedRetries {
+			err := &worker.RetryableError{Err: fmt.Errorf("batch write: %d items still unprocessed after %d retries", countRequests(req), attempt)}
+			for _, r := range pendingIndexes(req, byKey, items) {
+				errs[r] = err
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			err := classify(fmt.Errorf("batch write: %w", ctx.Err()))
+			for _, r := range pendingIndexes(req, byKey, items) {
+				errs[r] = err
+			}
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func countRequests(req map[string][]types.WriteRequest) int {
+	n := 0
+	for _, rs := range req {
+		n += len(rs)
+	}
+	return n
+}
+
+// pendingIndexes maps the put requests of req back to item indexes.
+func pendingIndexes(req map[string][]types.WriteRequest, byKey map[string]int, items []worker.Item) []int {
+	var out []int
+	for table, rs := range req {
+		for _, r := range rs {
+			if r.PutRequest == nil {
+				continue
+			}
+			for k, i := range byKey {
+				if !strings.HasPrefix(k, table+"\x00") {
+					continue
+				}
+				if keyMatches(items[i].Key, r.PutRequest.Item) {
+					out = append(out, i)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func keyMatches(key map[string]string, av map[string]types.AttributeValue) bool {
+	for k, v := range key {
+		s, ok := av[k].(*types.AttributeValueMemberS)
+		if !ok || s.Value != v {
+			return false
+		}
+	}
+	return true
+}
+
+// putEach writes each item with a conditional PutItem, PutConcurrency at a time.
+func (t *Table) putEach(ctx context.Context, items []worker.Item, idx []int, avs map[int]map[string]types.AttributeValue, errs []error) {
+	sem := make(chan struct{}, t.opts.PutConcurrency)
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = t.putIfAbsent(ctx, items[i], avs[i])
+		})
+	}
+	wg.Wait()
+}
+
+func (t *Table) putIfAbsent(ctx context.Context, it worker.Item, av map[string]types.AttributeValue) error {
+	// Any key attribute will do: a stored item with this key has all of them.
+	name := slices.Sorted(maps.Keys(it.Key))[0]
+	cctx, cancel := context.WithTimeout(ctx, t.opts.CallTimeout)
+	defer cancel()
+	_, err := t.api.PutItem(cctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(it.Table),
+		Item:                     av,
+		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
+		ExpressionAttributeNames: map[string]string{"#k": name},
+	})
+	var exists *types.ConditionalCheckFailedException
+	if errors.As(err, &exists) {
+		return nil // stored before: first write wins
+	}
+	if err != nil {
+		return classify(fmt.Errorf("put item %s in %s: %w", keyString(it.Key), it.Table, err))
+	}
+	return nil
+}
+
+// keyString renders a key as name=value pairs sorted by name.
+func keyString(key map[string]string) string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(key)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, key[k])
+	}
+	return b.String()
+}
