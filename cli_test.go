@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The engine's commands, through run() in-process and through the real binary.
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, []string{"PATH=/usr/bin"}, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// brokenRules writes a copy of the shipped events.d with one file replaced.
+func brokenRules(t *testing.T, name, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir("events.d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("events.d", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCheckShipped(t *testing.T) {
+	code, out, errs := runCLI(t, "", "check", "--rules", "events.d")
+	if code != 0 || out != "" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "0 failed; 0 errors") {
+		t.Errorf("summary: %s", errs)
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	dir := brokenRules(t, "order.placed.yaml", `type: order.placed
+versions:
+  v1:
+    fields:
+      total: {type: number, requird: true}
+    rules:
+      - id: typo
+        expr: body.totl > 0.0
+      - id: concat
+        expr: body.total + "x" == "y"
+`)
+	code, out, _ := runCLI(t, "", "check", "--rules", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{
+		dir + `/order.placed.yaml:5:29: unknown key "requird" in versions.v1.fields.total; did you mean "required"? [unknown-key]`,
+		dir + `/order.placed.yaml:8:19: rule typo: undefined field 'totl' [unknown-field]`,
+		dir + `/order.placed.yaml:10:26: rule concat: found no matching overload for '_+_' applied to '(double, string)' [cel-type]`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing line\n%s\nin\n%s", want, out)
+		}
+	}
+	// JSON format: the same diagnostics, machine-readable.
+	code, out, _ = runCLI(t, "", "check", "--rules", dir, "--format", "json")
+	var doc struct {
+		Diagnostics []jsonDiag `json:"diagnostics"`
+		Errors      int        `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 1 || doc.Errors < 3 {
+		t.Fatalf("exit %d, err %v, doc %+v", code, err, doc)
+	}
+	if d := doc.Diagnostics[0]; d.Line == 0 || d.Col == 0 || d.Code == "" || d.Severity != "error" {
+		t.Errorf("diagnostic %+v", d)
+	}
+}
+
+func TestCheckFailingSuite(t *testing.T) {
+	dir := brokenRules(t, "extra_test.yaml", `cases:
+  - name: a wrong expectation
+    raw: '{"event_id":"e","event_type":"order.placed","tenant_id":"t","client_id":"c","schema_version":"v1","occurred_at":"x","body":{"order_id":"o","user_id":"u","total":0,"items_count":1,"status":"s"}}'
+    expect: valid
+`)
+	code, out, _ := runCLI(t, "", "check", "--rules", dir)
+	if code != 1 || !strings.Contains(out, `extra_test.yaml:2:5: test "a wrong expectation": expected valid, got [body.total.gt on body.total: must be greater than 0] [test-failed]`) {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "", "test", "--rules", dir)
+	if code != 1 || !strings.Contains(out, "FAIL "+dir+"/extra_test.yaml:2: a wrong expectation:") || !strings.Contains(out, "1 failed") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"nope"},
+		{"check", "--format", "xml"},
+		{"check", "--bogus"},
+		{"check", "extra"},
+		{"check", "--rules", "/does/not/exist"},
+		{"validate", "--rules", "/does/not/exist"},
+		{"test", "--rules", "/does/not/exist"},
+	} {
+		if code, _, _ := runCLI(t, "", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, errs := runCLI(t, "", "check", "-h"); code != 0 || !strings.Contains(errs, "--format") {
+		t.Errorf("check -h: exit %d\n%s", code, errs)
+	}
+}
+
+const validLine = `{"event_id":"6f1c","event_type":"order.placed","tenant_id":"t7","client_id":"c42","schema_version":"v1","occurred_at":"2026-02-04T14:00:15-03:00","body":{"order_id":"ord-1","user_id":"u-1","total":100.50,"items_count":2,"status":"confirmed"}}`
+
+func TestValidate(t *testing.T) {
+	code, out, _ := runCLI(t, validLine+"\n"+validLine+"\n", "validate")
+	if code != 0 || strings.Count(out, `"valid":true`) != 2 || !strings.Contains(out, `"key":{"pk":"t7#6f1c"}`) {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	in := strings.Join([]string{
+		validLine,
+		`not json`,
+		`{"event_id":"e","event_type":"nope","tenant_id":"t","client_id":"c","schema_version":"v1","occurred_at":"x","body":{}}`,
+		strings.Replace(validLine, `"total":100.50`, `"total":-1`, 1),
+		"",
+	}, "\n") + "\n" + "{\"event_id\":\"\xff\"}"
+	code, out, _ = runCLI(t, in, "validate", "-")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d verdicts for 6 lines:\n%s", len(lines), out)
+	}
+	type verdict struct {
+		Line       int              `json:"line"`
+		Valid      bool             `json:"valid"`
+		EventType  string           `json:"event_type"`
+		Key        map[string]any   `json:"key"`
+		Violations []map[string]any `json:"violations"`
+		Error      string           `json:"error"`
+	}
+	var vs []verdict
+	for _, l := range lines {
+		var v verdict
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		vs = append(vs, v)
+	}
+	for i, v := range vs {
+		if v.Line != i+1 {
+			t.Errorf("verdict %d has line %d", i, v.Line)
+		}
+	}
+	if !vs[0].Valid || vs[1].Valid || !strings.Contains(vs[1].Error, "not a JSON object") ||
+		!strings.Contains(vs[2].Error, `unknown event type "nope"`) || vs[2].Key != nil ||
+		len(vs[3].Violations) != 1 || vs[3].Violations[0]["rule"] != "body.total.gt" || vs[3].Violations[0]["field"] != "body.total" ||
+		!strings.Contains(vs[4].Error, "empty message") || !strings.Contains(vs[5].Error, "invalid UTF-8") {
+		t.Errorf("verdicts:\n%s", out)
+	}
+}
+
+func TestValidateFilesAndLongLines(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.ndjson")
+	long := `{"x":"` + strings.Repeat("y", 2<<20) + `"}`
+	if err := os.WriteFile(a, []byte(validLine+"\n"+long+"\n"+validLine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, validLine+"\n", "validate", a, "-")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 4 || !strings.Contains(lines[1], "line longer than") || !strings.Contains(lines[2], `"line":3,"valid":true`) || !strings.Contains(lines[3], `"line":4,"valid":true`) {
+		t.Fatalf("exit %d\n%.2000s", code, out)
+	}
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// cliBinary builds eventproc once for the tests that run it as a subprocess.
+func cliBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "eventproc-cli-test")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "eventproc")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func TestBinaryExitCodes(t *testing.T) {
+	bin := cliBinary(t)
+	broken := brokenRules(t, "bad.yaml", "type: [\n")
+	for _, c := range []struct {
+		args  []string
+		stdin string
+		code  int
+		out   string
+	}{
+		{[]string{"check"}, "", 0, ""},
+		{[]string{"check", "--rules", broken}, "", 1, "bad.yaml:1:1: did not find expected node content [yaml-syntax]"},
+		{[]string{"check", "--format=yaml"}, "", 2, ""},
+		{[]string{"test"}, "", 0, " passed, 0 failed"},
+		{[]string{"validate"}, validLine + "\n", 0, `"valid":true`},
+		{[]string{"validate"}, "nope\n", 1, `"valid":false`},
+		{[]string{"validate", "--rules", broken}, "", 2, ""},
+		{[]string{"version"}, "", 0, "eventproc "},
+		{[]string{"frobnicate"}, "", 2, ""},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Stdin = strings.NewReader(c.stdin)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code || !strings.Contains(out.String(), c.out) {
+			t.Errorf("eventproc %v: exit %d (want %d)\n%s", c.args, code, c.code, out.String())
+		}
+	}
+}
