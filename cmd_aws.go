@@ -181,6 +181,10 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		*seed = rand.Uint64()
 	}
 	r := rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15))
+	// Kinds go round in blocks, each block in a random order, so that every kind gets
+	// its share of the invalid messages however the fraction falls.
+	order := rand.New(rand.NewPCG(*seed^0x5851f42d4c957f2d, *seed))
+	var perm []int
 
 	// One producer generates and paces the batches; senders send them.
 	type batch struct{ bodies []string }
@@ -195,7 +199,10 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		defer close(batches)
 		var b []string
 		for i := 0; i < *count; i++ {
-			k := kinds[i%len(kinds)]
+			if i%len(kinds) == 0 {
+				perm = order.Perm(len(kinds))
+			}
+			k := kinds[perm[i%len(kinds)]]
 			valid := !isInvalid(i, *invalid)
 			if !valid {
 				nInvalid++
@@ -340,7 +347,7 @@ func progress(w io.Writer, what string, total int64, done *atomic.Int64) func() 
 }
 
 func cmdStats(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("stats", env, "[--table T ...] [--queue NAME|URL ...] [--rules DIR]\n\n"+
+	fs := newFlagSet("stats", env, "[--table T ...] [--queue NAME|URL ...] [--rules DIR] [--tables=false]\n\n"+
 		"Counts a table's items by event_type, schema_version and status (a full Scan), and\n"+
 		"the approximate depth of each queue and its dead-letter queue. Without --table:\n"+
 		"every table the rules write to.")
@@ -348,6 +355,7 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) int {
 	var tables, queues stringList
 	fs.Var(&tables, "table", "table `name` (repeatable)")
 	fs.Var(&queues, "queue", "queue `name or URL` (repeatable)")
+	withTables := fs.Bool("tables", true, "count the tables' items (false: queue depths only)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -355,7 +363,9 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc stats: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if len(tables) == 0 {
+	if !*withTables {
+		tables = nil
+	} else if len(tables) == 0 {
 		rs := awsRules(env, "stats", *rules)
 		if rs == nil {
 			return 1

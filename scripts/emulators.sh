@@ -2,11 +2,12 @@
 # Local AWS for eventproc: fauxqs (SQS) and dynalite (DynamoDB), from node_modules.
 #
 #   scripts/emulators.sh up      start both unless something already answers on their port
-#   scripts/emulators.sh down    stop only what `up` started
+#   scripts/emulators.sh down [fauxqs|dynalite]
+#                                stop only what `up` started (both, or the one named)
 #   scripts/emulators.sh status  say what answers where
 #
 # Ports: FAUXQS_PORT (4566), DYNALITE_PORT (4567). DYNALITE_PATH=DIR keeps DynamoDB's data
-# on disk (in memory by default). Pid and log files live in .run/.
+# on disk (in memory by default). Pid and log files live in .run/ (NAME-PORT.pid, .log).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,11 +24,11 @@ alive() { # pidfile: true when the process it names is running
 }
 
 start() { # name port command...
-	local name=$1 port=$2
+	local name=$1 port=$2 id="$1-$2"
 	shift 2
 	if answers "$port"; then
-		if alive "$run/$name.pid"; then
-			echo "$name: already running on 127.0.0.1:$port (pid $(cat "$run/$name.pid"))"
+		if alive "$run/$id.pid"; then
+			echo "$name: already running on 127.0.0.1:$port (pid $(cat "$run/$id.pid"))"
 		else
 			echo "$name: something already answers on 127.0.0.1:$port; reusing it (not ours to stop)"
 		fi
@@ -39,27 +40,27 @@ start() { # name port command...
 	fi
 	mkdir -p "$run"
 	# setsid: the emulator outlives this script and ignores the terminal's Ctrl-C.
-	setsid "$@" >"$run/$name.log" 2>&1 </dev/null &
-	echo $! >"$run/$name.pid"
+	setsid "$@" >"$run/$id.log" 2>&1 </dev/null &
+	echo $! >"$run/$id.pid"
 	for _ in $(seq 1 150); do # 30 s
 		if answers "$port"; then
-			echo "$name: started on 127.0.0.1:$port (pid $(cat "$run/$name.pid"), log .run/$name.log)"
+			echo "$name: started on 127.0.0.1:$port (pid $(cat "$run/$id.pid"), log .run/$id.log)"
 			return 0
 		fi
-		if ! alive "$run/$name.pid"; then
+		if ! alive "$run/$id.pid"; then
 			echo "$name: exited while starting; its log:" >&2
-			tail -n 30 "$run/$name.log" >&2
-			rm -f "$run/$name.pid"
+			tail -n 30 "$run/$id.log" >&2
+			rm -f "$run/$id.pid"
 			return 1
 		fi
 		sleep 0.2
 	done
-	echo "$name: not answering on 127.0.0.1:$port after 30 s; see .run/$name.log" >&2
+	echo "$name: not answering on 127.0.0.1:$port after 30 s; see .run/$id.log" >&2
 	return 1
 }
 
-stop() { # name
-	local name=$1 pidfile="$run/$1.pid"
+stop() { # name port
+	local name=$1 pidfile="$run/$1-$2.pid"
 	if [[ ! -f $pidfile ]]; then
 		echo "$name: not started by us; leaving it"
 		return 0
@@ -95,8 +96,18 @@ up)
 	echo "export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$sqs_port AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port"
 	;;
 down)
-	stop fauxqs
-	stop dynalite
+	case ${2:-both} in
+	fauxqs) stop fauxqs "$sqs_port" ;;
+	dynalite) stop dynalite "$ddb_port" ;;
+	both)
+		stop fauxqs "$sqs_port"
+		stop dynalite "$ddb_port"
+		;;
+	*)
+		echo "usage: $0 down [fauxqs|dynalite]" >&2
+		exit 2
+		;;
+	esac
 	;;
 status)
 	for pair in "fauxqs $sqs_port" "dynalite $ddb_port"; do
@@ -105,7 +116,7 @@ status)
 	done
 	;;
 *)
-	echo "usage: $0 up|down|status" >&2
+	echo "usage: $0 up|down [fauxqs|dynalite]|status" >&2
 	exit 2
 	;;
 esac

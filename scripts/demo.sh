@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# make demo: the whole thing on a fresh clone. Starts the emulators (unless running),
+# provisions a queue of its own, starts the worker, sends a mix of valid and invalid
+# events of every type and version (and sends some of them again, to show that a
+# duplicate never adds an item), waits until the queue is drained, prints the summary,
+# and stops what it started. COUNT (default 1000) and INVALID (0.2) set the mix.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+count=${COUNT:-1000}
+invalid=${INVALID:-0.2}
+queue=demo-$(date +%s)
+seed=$((RANDOM * 32768 + RANDOM + 1))
+run=$root/.run
+mkdir -p "$run"
+worker_log=$run/demo-worker.log
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+started=()
+answers "${FAUXQS_PORT:-4566}" || started+=(fauxqs)
+answers "${DYNALITE_PORT:-4567}" || started+=(dynalite)
+worker_pid=
+
+cleanup() {
+	local code=$?
+	if [[ -n $worker_pid ]] && kill -0 "$worker_pid" 2>/dev/null; then
+		kill -TERM "$worker_pid" 2>/dev/null || true
+		wait "$worker_pid" 2>/dev/null || true
+	fi
+	for name in "${started[@]}"; do
+		scripts/emulators.sh down "$name" >/dev/null || true
+	done
+	if ((code != 0)); then
+		echo "demo: failed (exit $code); worker log: $worker_log" >&2
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "emulators"
+scripts/emulators.sh up
+
+step "provision queue $queue, its dead-letter queue and the tables"
+"$bin" provision --rules "$RULES" --queue "$queue"
+
+step "worker (log: ${worker_log#"$root"/})"
+"$bin" run --rules "$RULES" --queue-url "$queue" --receive-wait 1s --grace-period 10s \
+	--http-addr "" --log-format json >"$worker_log" 2>&1 &
+worker_pid=$!
+echo "started (pid $worker_pid)"
+
+step "send $count events of every type and version, a fraction $invalid of them invalid"
+"$bin" send --rules "$RULES" --queue "$queue" --type all --count "$count" --invalid "$invalid" --seed "$seed"
+dups=$((count / 10))
+step "send the first $dups of them again (same seed: the same events and event ids)"
+"$bin" send --rules "$RULES" --queue "$queue" --type all --count "$dups" --invalid "$invalid" --seed "$seed"
+
+step "wait until the queue is drained"
+deadline=$((SECONDS + ${DRAIN_TIMEOUT:-180}))
+while :; do
+	if ! kill -0 "$worker_pid" 2>/dev/null; then
+		echo "the worker exited; the end of its log:" >&2
+		tail -n 20 "$worker_log" >&2
+		exit 1
+	fi
+	line=$("$bin" stats --tables=false --queue "$queue" 2>/dev/null | grep "^queue $queue " || true)
+	if [[ $line =~ visible\ 0\ +in\ flight\ 0\ +delayed\ 0 ]]; then
+		echo "drained"
+		break
+	fi
+	if ((SECONDS > deadline)); then
+		echo "not drained after ${DRAIN_TIMEOUT:-180}s: $line" >&2
+		exit 1
+	fi
+	sleep 1
+done
+
+step "stop the worker (SIGTERM: it drains and exits 0)"
+kill -TERM "$worker_pid"
+if wait "$worker_pid"; then
+	echo "worker exited 0"
+else
+	echo "worker exited $?" >&2
+fi
+worker_pid=
+# The worker's last log line sums up what it did, AWS requests included.
+grep -h '"msg":"stopped"' "$worker_log" | tail -n 1 || true
+
+step "summary: items by type, version and status; queue and dead-letter depths"
+"$bin" stats --rules "$RULES" --queue "$queue"
+echo
+echo "sent $((count + dups)) messages: $count distinct events and $dups duplicates of them;"
+echo "each distinct event is one item (processed, or failed with its reasons): no duplicate adds one."
