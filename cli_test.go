@@ -259,3 +259,17 @@ func TestBinaryExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONString: the hand-written encoder of validate's output reads back as
+// the string it encoded (invalid UTF-8 as U+FFFD, byte by byte).
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `quote " and \ back`, "tab\tnew\nline\r\x00\x1f\x7f", "é😀", "bad \xff\xfe end", "<html>&"} {
+		var got string
+		if err := json.Unmarshal(appendJSONString(nil, s), &got); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD\uFFFD"); got != want && got != strings.ToValidUTF8(s, "\uFFFD") {
+			t.Errorf("%q read back as %q", s, got)
+		}
+	}
+}

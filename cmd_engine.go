@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"eventproc/engine"
 )
@@ -205,17 +207,119 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 // maxLine bounds one NDJSON line: SQS's largest message (1 MiB) plus its newline.
 const maxLine = 1<<20 + 1
 
-// verdictJSON is one line of `eventproc validate` output.
-type verdictJSON struct {
-	Line          int                `json:"line"`
-	Valid         bool               `json:"valid"`
-	EventType     string             `json:"event_type,omitempty"`
-	SchemaVersion string             `json:"schema_version,omitempty"`
-	EventID       string             `json:"event_id,omitempty"`
-	Key           map[string]any     `json:"key,omitempty"`
-	Violations    []engine.Violation `json:"violations,omitempty"`
-	Warnings      []engine.Violation `json:"warnings,omitempty"`
-	Error         string             `json:"error,omitempty"`
+// A line of `eventproc validate` output:
+//
+//	{"line":N,"valid":B,"event_type":S,"schema_version":S,"event_id":S,"key":{...},
+//	 "violations":[{"rule":S,"field":S,"message":S}],"warnings":[...],"error":S}
+//
+// Empty fields are left out; key only when valid. It is written by hand, in this
+// order, because validate's throughput is bound by its output.
+
+// appendVerdict appends one verdict line (with its newline) to b.
+func appendVerdict(b []byte, line int, v *engine.Verdict) []byte {
+	b = append(b, `{"line":`...)
+	b = strconv.AppendInt(b, int64(line), 10)
+	b = append(b, `,"valid":`...)
+	b = strconv.AppendBool(b, v != nil && v.Outcome == engine.Valid)
+	if v == nil {
+		return append(b, "}\n"...)
+	}
+	b = appendField(b, "event_type", v.EventType)
+	b = appendField(b, "schema_version", v.Version)
+	b = appendField(b, "event_id", v.EventID)
+	if v.Persist != nil {
+		b = append(b, `,"key":{`...)
+		for i, k := range v.Persist.Key {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k.Name)
+			b = append(b, ':')
+			b = appendJSONString(b, fmt.Sprint(k.Value))
+		}
+		b = append(b, '}')
+	}
+	b = appendViolations(b, "violations", v.Violations)
+	b = appendViolations(b, "warnings", v.Warnings)
+	if v.Err != nil {
+		b = appendField(b, "error", v.Err.Error())
+	}
+	return append(b, "}\n"...)
+}
+
+func appendField(b []byte, name, val string) []byte {
+	if val == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, val)
+}
+
+func appendViolations(b []byte, name string, vs []engine.Violation) []byte {
+	if len(vs) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":[`...)
+	for i, x := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"rule":`...)
+		b = appendJSONString(b, x.Rule)
+		b = append(b, `,"field":`...)
+		b = appendJSONString(b, x.Field)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, x.Message)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
@@ -242,8 +346,7 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
 	defer out.Flush()
-	v := &validator{rs: rs, out: out, enc: json.NewEncoder(out), allValid: true}
-	v.enc.SetEscapeHTML(false)
+	v := &validator{rs: rs, out: out, allValid: true}
 	for _, name := range files {
 		var r io.Reader = env.stdin
 		if name != "-" {
@@ -274,7 +377,7 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 type validator struct {
 	rs       *engine.Ruleset
 	out      *bufio.Writer
-	enc      *json.Encoder
+	buf      []byte
 	line     int
 	allValid bool
 }
@@ -342,25 +445,17 @@ func (v *validator) skipRest(br *bufio.Reader) error {
 func (v *validator) emitTooLong() {
 	v.line++
 	v.allValid = false
-	_ = v.enc.Encode(verdictJSON{Line: v.line, Error: fmt.Sprintf("line longer than %d bytes", maxLine-1)})
+	vd := &engine.Verdict{Outcome: engine.Invalid, Err: fmt.Errorf("line longer than %d bytes", maxLine-1)}
+	v.buf = appendVerdict(v.buf[:0], v.line, vd)
+	v.out.Write(v.buf)
 }
 
 func (v *validator) emit(ctx context.Context, body string) {
 	v.line++
 	vd := v.rs.Evaluate(ctx, body)
-	out := verdictJSON{Line: v.line, Valid: vd.Outcome == engine.Valid, EventType: vd.EventType,
-		SchemaVersion: vd.Version, EventID: vd.EventID, Violations: vd.Violations, Warnings: vd.Warnings}
-	if vd.Err != nil {
-		out.Error = vd.Err.Error()
-	}
-	if vd.Persist != nil {
-		out.Key = make(map[string]any, len(vd.Persist.Key))
-		for _, k := range vd.Persist.Key {
-			out.Key[k.Name] = k.Value
-		}
-	}
-	if !out.Valid {
+	if vd.Outcome != engine.Valid {
 		v.allValid = false
 	}
-	_ = v.enc.Encode(out)
+	v.buf = appendVerdict(v.buf[:0], v.line, vd)
+	v.out.Write(v.buf)
 }

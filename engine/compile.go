@@ -20,9 +20,13 @@ import (
 // run time. defaults.cost_limit overrides it.
 const DefaultCostLimit = 1_000_000
 
+// trackCostAbove is the estimated cost above which a program's cost is also tracked
+// and limited at run time.
+const trackCostAbove = 10_000
+
 // maxMessageBytes bounds the size of anything in a message (SQS's limit is 1 MiB);
 // it is the size estimate for strings and lists without a max_length.
-const maxMessageBytes = 1 << 20
+const maxMessageBytes = MaxMessageBytes
 
 // provider makes the declared objects CEL struct types whose fields are read from
 // records; everything else goes to cel-go's own registry.
@@ -169,7 +173,14 @@ func (c *compiler) compile(f *srcFile, n *yaml.Node, text, what string, want *ty
 		f.errorf(n, "cost-limit", "%s: estimated cost %d exceeds the limit %d (bound the strings and lists it walks with max_length, or raise defaults.cost_limit)", what, est.Max, c.costLimit)
 		return nil, nil
 	}
-	prg, err := c.env.Program(ast, cel.CostLimit(c.costLimit), cel.EvalOptions(cel.OptOptimize))
+	// The estimate is an upper bound under limits the engine enforces (message size,
+	// max_length), so a cheap expression cannot exceed it; only expressions that can
+	// do real work carry a run-time cost tracker, as a second line of defence.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est.Max > trackCostAbove {
+		opts = append(opts, cel.CostLimit(c.costLimit))
+	}
+	prg, err := c.env.Program(ast, opts...)
 	if err != nil {
 		f.errorf(n, "cel-type", "%s: %v", what, err)
 		return nil, nil

@@ -120,7 +120,14 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 	return v
 }
 
+// MaxMessageBytes is the largest message body the engine accepts: SQS's own limit.
+const MaxMessageBytes = 1 << 20
+
 func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *Verdict) {
+	if len(body) > MaxMessageBytes {
+		v.Outcome, v.Err = Invalid, &DecodeError{Offset: MaxMessageBytes, Reason: "message larger than 1 MiB"}
+		return
+	}
 	if !utf8.ValidString(body) {
 		i := 0
 		for i < len(body) {
