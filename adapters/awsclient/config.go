@@ -3,9 +3,11 @@ package awsclient
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
@@ -17,7 +19,8 @@ import (
 // environment of their own): the variables of it that the SDK reads from the process
 // environment take precedence over the process's — AWS_REGION (or AWS_DEFAULT_REGION),
 // AWS_PROFILE, AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and
-// the endpoints AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_DYNAMODB. Extra options
+// the endpoints AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_DYNAMODB. The HTTP client keeps
+// more idle connections per host than the SDK's default (see HTTPClient). Extra options
 // are applied last.
 func Load(ctx context.Context, getenv func(string) string, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	if getenv == nil {
@@ -33,6 +36,7 @@ func Load(ctx context.Context, getenv func(string) string, opts ...func(*config.
 	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
 		own = append(own, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))))
 	}
+	own = append(own, config.WithHTTPClient(HTTPClient()))
 	cfg, err := config.LoadDefaultConfig(ctx, append(own, opts...)...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
@@ -48,6 +52,16 @@ func Load(ctx context.Context, getenv func(string) string, opts ...func(*config.
 		cfg.ConfigSources = append([]any{eps}, cfg.ConfigSources...)
 	}
 	return cfg, nil
+}
+
+// HTTPClient is the SDK's default HTTP client with room for many idle connections per
+// host: the worker keeps dozens of calls in flight to one endpoint, and the default of 10
+// idle connections would close and reopen connections under load.
+func HTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 512
+		t.MaxIdleConnsPerHost = 256
+	})
 }
 
 func first(s ...string) string {

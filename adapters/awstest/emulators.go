@@ -81,7 +81,7 @@ func fail(t testing.TB, err error) {
 	if errors.Is(err, errMissing) && os.Getenv("CI") != "true" {
 		t.Skipf("%v; install them with: npm ci", err)
 	}
-	t.Fatalf("local AWS emulators: %v", err)
+	t.Fatalf("local AWS emulators: %v (install them with: npm ci)", err)
 }
 
 // Close stops both emulators and removes dynalite's data.
