@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"eventproc/adapters/dynamotable"
+	"eventproc/adapters/sqsqueue"
+	"eventproc/config"
+	"eventproc/engine"
+	"eventproc/worker"
+)
+
+// newWorker wires the worker of `eventproc run`: the configured queues through
+// sqsqueue, their dead-letter queues from their redrive policies, the tables through
+// dynamotable, and rs as the engine. The benchmark builds its worker here too.
+func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsCfg aws.Config, log *slog.Logger) (*worker.Worker, error) {
+	awsCfg = withConnectionPool(awsCfg, 4*(cfg.Workers+len(cfg.Sources)*cfg.Sources[0].Concurrency))
+	sqsAPI := sqs.NewFromConfig(awsCfg)
+	ddbAPI := dynamodb.NewFromConfig(awsCfg)
+	var sources []worker.SourceConfig
+	for _, s := range cfg.Sources {
+		url, err := sqsqueue.ResolveURL(ctx, sqsAPI, s.QueueURL, cfg.CallTimeout)
+		if err != nil {
+			return nil, err
+		}
+		q := sqsqueue.New(sqsAPI, url, sqsqueue.Options{WaitTime: cfg.ReceiveWait, CallTimeout: cfg.CallTimeout})
+		sources = append(sources, worker.SourceConfig{Source: q, Pollers: s.Concurrency})
+	}
+	mode := dynamotable.BatchUpsert
+	if cfg.PersistMode == "conditional" {
+		mode = dynamotable.ConditionalPut
+	}
+	sink := dynamotable.New(ddbAPI, dynamotable.Options{Mode: mode, CallTimeout: cfg.CallTimeout})
+	w, err := worker.New(worker.Config{
+		Engine:            rs,
+		Sources:           sources,
+		Sink:              sink,
+		DeadLetter:        sqsqueue.NewDeadLetter(sqsAPI, sqsqueue.DeadLetterOptions{CallTimeout: cfg.CallTimeout}),
+		Logger:            log,
+		Workers:           cfg.Workers,
+		MaxInFlight:       cfg.MaxInFlight,
+		GracePeriod:       cfg.GracePeriod,
+		VisibilityTimeout: cfg.VisibilityTimeout,
+		ReceiveTimeout:    cfg.ReceiveWait + cfg.CallTimeout,
+		CallTimeout:       cfg.CallTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	return w, nil
+}
+
+// withConnectionPool keeps up to idle connections per endpoint open: the worker makes
+// many concurrent calls to one SQS and one DynamoDB endpoint, and the SDK's default of 10
+// idle connections per host would close and reopen connections under load.
+func withConnectionPool(c aws.Config, idle int) aws.Config {
+	bc, ok := c.HTTPClient.(*awshttp.BuildableClient)
+	if !ok {
+		if c.HTTPClient != nil {
+			return c // someone else's client: leave it
+		}
+		bc = awshttp.NewBuildableClient()
+	}
+	c.HTTPClient = bc.WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = max(t.MaxIdleConns, 2*idle)
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, idle)
+	})
+	return c
+}
