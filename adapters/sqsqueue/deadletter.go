@@ -99,12 +99,48 @@ func messageAttributes(attrs map[string]string) map[string]types.MessageAttribut
 		out[moreAttrs] = stringAttr(string(b))
 	}
 	for _, n := range keep {
-		out[n] = stringAttr(attrs[n])
+		out[attrName(n)] = stringAttr(attrs[n])
 	}
 	return out
 }
 
+// attrName makes n a valid message attribute name: letters, digits, '_', '-' and '.',
+// at most 256 bytes, not starting with "AWS." or "Amazon." (reserved).
+func attrName(n string) string {
+	b := []byte(n)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	n = strings.Trim(string(b), ".")
+	if n == "" || strings.HasPrefix(strings.ToLower(n), "aws.") || strings.HasPrefix(strings.ToLower(n), "amazon.") {
+		n = "x_" + n
+	}
+	return n[:min(len(n), 256)]
+}
+
+// validText replaces the characters SQS refuses in a message (those outside XML's
+// character set) with U+FFFD.
+func validText(s string) string {
+	ok := func(r rune) bool {
+		return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+	}
+	for _, r := range s {
+		if !ok(r) || r == utf8.RuneError {
+			return strings.Map(func(r rune) rune {
+				if !ok(r) {
+					return utf8.RuneError
+				}
+				return r
+			}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+		}
+	}
+	return s
+}
+
 func stringAttr(v string) types.MessageAttributeValue {
+	v = validText(v)
 	if len(v) > maxAttrValue {
 		cut := maxAttrValue
 		for cut > 0 && !utf8.RuneStart(v[cut]) {

@@ -129,3 +129,12 @@ func TestMessageAttributesLimits(t *testing.T) {
 		t.Errorf("cut value: %d bytes, ends %q", len(v), v[len(v)-2:])
 	}
 }
+
+func TestAttributeNamesAndValuesAreMadeValid(t *testing.T) {
+	got := messageAttributes(map[string]string{"rule position": "a\x00b\xffc", "AWS.trace": "x", "ok.name-1": "é\n"})
+	for name, want := range map[string]string{"rule_position": "a\uFFFDb\uFFFDc", "x_AWS.trace": "x", "ok.name-1": "é\n"} {
+		if v := aws.ToString(got[name].StringValue); v != want {
+			t.Errorf("%s = %q, want %q (all: %v)", name, v, want, got)
+		}
+	}
+}
