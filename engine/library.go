@@ -12,6 +12,8 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
 )
 
 // The library of named checks: each is a `format:` short-hand of a string field and a
@@ -32,6 +34,8 @@ var namedChecks = []namedCheck{
 	{"hostname", "isHostname", "a hostname", isHostname},
 	{"ip", "isIP", "an IP address", isIP},
 	{"semver", "isSemver", "a semantic version", isSemver},
+	{"currency", "isCurrency", "an ISO 4217 currency code", isCurrency},
+	{"country", "isCountry", "an ISO 3166-1 alpha-2 country code", isCountry},
 }
 
 func formatNames() []string {
@@ -162,3 +166,34 @@ func isIP(s string) bool {
 var semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
 func isSemver(s string) bool { return semverRE.MatchString(s) }
+
+func upperASCII(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// isCurrency accepts the upper-case ISO 4217 codes that golang.org/x/text knows.
+func isCurrency(s string) bool {
+	if !upperASCII(s, 3) {
+		return false
+	}
+	_, err := currency.ParseISO(s)
+	return err == nil
+}
+
+// isCountry accepts upper-case ISO 3166-1 alpha-2 codes of countries (not regions
+// such as EU or 001), as golang.org/x/text (CLDR) knows them.
+func isCountry(s string) bool {
+	if !upperASCII(s, 2) {
+		return false
+	}
+	r, err := language.ParseRegion(s)
+	return err == nil && r.IsCountry()
+}
