@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Config{
 		Sources: []Source{{QueueURL: q1, Concurrency: 4}}, Rules: "events.d", PersistMode: "batch",
-		Workers: 64, MaxInFlight: 640, GracePeriod: 30 * time.Second, VisibilityTimeout: 60 * time.Second,
+		Workers: 256, MaxInFlight: 1000, GracePeriod: 30 * time.Second, VisibilityTimeout: 60 * time.Second,
 		CallTimeout: 10 * time.Second, ReceiveWait: 20 * time.Second, LogLevel: "info", LogFormat: "auto", HTTPAddr: ":9090",
 	}
 	if diff := cmp.Diff(want, c, cmpIgnoreOrigin); diff != "" {
@@ -63,7 +63,7 @@ persist:
 				t.Errorf("sources (-want +got):\n%s", diff)
 			}
 			if c.Workers != 8 || c.GracePeriod != 5*time.Second || c.LogLevel != "debug" || c.PersistMode != "conditional" ||
-				c.MaxInFlight != 640 {
+				c.MaxInFlight != 1000 {
 				t.Errorf("config = %+v", c)
 			}
 			if c.Origin["workers"] != filepath.Join(dir, "eventproc.yaml") {

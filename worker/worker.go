@@ -42,8 +42,8 @@ type Config struct {
 	DeadLetter DeadLetter
 	Logger     *slog.Logger // slog.New(slog.DiscardHandler) when nil
 
-	Workers     int // goroutines evaluating and settling messages (64)
-	MaxInFlight int // received messages not yet settled, over every source (10 × Workers)
+	Workers     int // goroutines evaluating and settling messages (256)
+	MaxInFlight int // received messages not yet settled, over every source (1000)
 	ReceiveMax  int // messages asked for per receive call (10)
 
 	GracePeriod       time.Duration // time in-flight work gets after the context ends (30 s)
@@ -157,8 +157,8 @@ func setDefaults(c *Config) {
 			*v = d
 		}
 	}
-	def(&c.Workers, 64)
-	def(&c.MaxInFlight, 10*c.Workers)
+	def(&c.Workers, 256)
+	def(&c.MaxInFlight, 1000)
 	def(&c.ReceiveMax, 10)
 	c.ReceiveMax = min(c.ReceiveMax, 10)
 	def(&c.PutBatch, 25)
