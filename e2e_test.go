@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -593,5 +594,78 @@ func TestEndToEndSIGTERM(t *testing.T) {
 	}
 	if twice > 0 || len(seen) != len(bodies) {
 		t.Errorf("%d events processed, %d of them more than once; want %d, 0", len(seen), twice, len(bodies))
+	}
+}
+
+// TestEndToEndMissingTable: a deployment error (the table does not exist) pauses intake
+// without spending the messages' attempts or dead-lettering them, fails readiness, and
+// the worker resumes by itself once the table exists.
+func TestEndToEndMissingTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end")
+	}
+	bin := e2eBinary(t)
+	s := newE2E(t, bin, "events.d", 30*time.Second)
+	ddb := s.emu.DynamoDBClient()
+	for _, tbl := range s.rs.Tables() {
+		if _, err := ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(tbl.Name)}); err != nil {
+			var nf *ddbtypes.ResourceNotFoundException
+			if !errors.As(err, &nf) {
+				t.Fatal(err)
+			}
+		}
+	}
+	bodies := generate(t, s.rs, 20, true, 5)
+	s.send(t, s.queueURL, bodies)
+	p := s.run(t, bin, s.env)
+	waitUntil(t, "the pause", 30*time.Second, p, func() bool {
+		return len(p.lines("deployment error: intake paused, not ready; in-flight messages are made visible again without using an attempt")) > 0
+	})
+	var addr string
+	waitUntil(t, "the health address", 5*time.Second, p, func() bool {
+		if l := p.lines("health endpoints"); len(l) > 0 {
+			addr = l[0]["addr"].(string)
+		}
+		return addr != ""
+	})
+	readyz := func() int {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := readyz(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d while paused, want 503", code)
+	}
+	time.Sleep(2 * time.Second)
+	if n := s.queueCount(t, s.dlqURL); n != 0 {
+		t.Errorf("%d messages dead-lettered during a deployment error", n)
+	}
+	if n := s.queueCount(t, s.queueURL); n != len(bodies) {
+		t.Errorf("%d messages in the queue, want all %d", n, len(bodies))
+	}
+	for _, l := range p.lines("message") {
+		if l["outcome"] != "fatal" && l["outcome"] != "released" {
+			t.Errorf("outcome %v during a deployment error", l["outcome"])
+		}
+		if d, _ := l["delay"].(float64); d != 0 {
+			t.Errorf("a message was delayed %v during a deployment error", time.Duration(d))
+		}
+	}
+
+	// Fix the deployment: the worker resumes by itself.
+	cmd := exec.Command(bin, "provision", "--rules", s.rules, "--queue", "events", "--visibility", "30s")
+	cmd.Env = s.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("provision: %v\n%s", err, out)
+	}
+	waitUntil(t, "every event stored after the fix", 60*time.Second, p, func() bool {
+		return len(s.items(t)) == len(bodies) && s.queueCount(t, s.queueURL) == 0
+	})
+	waitUntil(t, "ready again", 10*time.Second, p, func() bool { return readyz() == http.StatusOK })
+	if code := p.stop(t, 20*time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
 	}
 }
