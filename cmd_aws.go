@@ -34,7 +34,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // awsRules loads the rules for an AWS command, printing diagnostics; nil when they
 // have errors.
 func awsRules(env *cmdEnv, name, dir string) *engine.Ruleset {
-	rs, diags, err := loadRules(dir)
+	rs, diags, err := loadRules(dir, "")
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc %s: %v\n", name, err)
 		return nil

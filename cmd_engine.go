@@ -48,8 +48,14 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, true
 }
 
-// loadRules loads a rules directory; diagnostics go to w as text.
-func loadRules(dir string) (*engine.Ruleset, engine.Diagnostics, error) {
+// envelopeFlag registers --envelope, defaulting to $EVENTPROC_ENVELOPE.
+func envelopeFlag(fs *flag.FlagSet, env *cmdEnv) *string {
+	return fs.String("envelope", env.getenv("EVENTPROC_ENVELOPE"), "the envelope `name` to use when events.d declares several (default: the one marked default)")
+}
+
+// loadRules loads a rules directory with the named envelope ("" for the default),
+// with diagnostics' files relative to the working directory.
+func loadRules(dir, envelope string) (*engine.Ruleset, engine.Diagnostics, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rules: %w", err)
@@ -57,7 +63,11 @@ func loadRules(dir string) (*engine.Ruleset, engine.Diagnostics, error) {
 	if !st.IsDir() {
 		return nil, nil, fmt.Errorf("rules: %s is not a directory", dir)
 	}
-	rs, diags := engine.Load(os.DirFS(dir))
+	var opts []engine.Option
+	if envelope != "" {
+		opts = append(opts, engine.WithEnvelope(envelope))
+	}
+	rs, diags := engine.Load(os.DirFS(dir), opts...)
 	for i := range diags {
 		diags[i].File = joinPath(dir, diags[i].File)
 	}
@@ -81,8 +91,9 @@ type jsonDiag struct {
 }
 
 func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("check", env, "[--rules DIR] [--format text|json]")
+	fs := newFlagSet("check", env, "[--rules DIR] [--envelope NAME] [--format text|json]")
 	rules := rulesFlag(fs, env)
+	envelope := fs.String("envelope", "", "check with this envelope `name` only (default: every envelope)")
 	format := fs.String("format", "text", "output `format`: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -95,21 +106,47 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc check: --format must be text or json, not %q\n", *format)
 		return 2
 	}
-	rs, diags, err := loadRules(*rules)
+	rs, diags, err := loadRules(*rules, *envelope)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc check: %v\n", err)
 		return 2
 	}
 	cases, failed := 0, 0
 	if rs != nil {
-		results := rs.Test(ctx)
-		cases = len(results)
-		for _, r := range results {
-			if !r.Passed {
-				failed++
-				r.Pos.File = joinPath(*rules, r.Pos.File)
-				diags = append(diags, engine.Diagnostic{Pos: r.Pos, Severity: engine.Error, Code: "test-failed",
-					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
+		// Every envelope (or the one asked for): its compilation and its suites.
+		names := rs.EnvelopeNames()
+		if *envelope != "" {
+			names = names[:1]
+		}
+		seen := map[string]bool{}
+		for _, d := range diags {
+			seen[d.String()] = true
+		}
+		for i, name := range names {
+			ers := rs
+			if i > 0 {
+				var more engine.Diagnostics
+				ers, more, _ = loadRules(*rules, name)
+				for _, d := range more {
+					if !seen[d.String()] {
+						seen[d.String()] = true
+						d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
+						diags = append(diags, d)
+					}
+				}
+				if ers == nil {
+					continue
+				}
+			}
+			results := ers.Test(ctx)
+			cases += len(results)
+			for _, r := range results {
+				if !r.Passed {
+					failed++
+					r.Pos.File = joinPath(*rules, r.Pos.File)
+					diags = append(diags, engine.Diagnostic{Pos: r.Pos, Severity: engine.Error, Code: "test-failed",
+						Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
+				}
 			}
 		}
 		diags.Sort()
@@ -162,8 +199,9 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 }
 
 func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("test", env, "[--rules DIR] [-v]")
+	fs := newFlagSet("test", env, "[--rules DIR] [--envelope NAME] [-v]")
 	rules := rulesFlag(fs, env)
+	envelope := fs.String("envelope", "", "run the suites of this envelope `name` only (default: every envelope)")
 	verbose := fs.Bool("v", false, "list passing cases too")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -172,7 +210,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc test: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	rs, diags, err := loadRules(*rules)
+	rs, diags, err := loadRules(*rules, *envelope)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc test: %v\n", err)
 		return 2
@@ -184,18 +222,31 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "eventproc test: the rules do not load; run eventproc check")
 		return 2
 	}
+	names := rs.EnvelopeNames()
+	if *envelope != "" {
+		names = names[:1]
+	}
 	passed, failed := 0, 0
-	for _, r := range rs.Test(ctx) {
-		file := joinPath(*rules, r.Pos.File)
-		if r.Passed {
-			passed++
-			if *verbose {
-				fmt.Fprintf(env.stdout, "ok   %s:%d: %s\n", file, r.Pos.Line, r.Case)
+	for i, name := range names {
+		ers := rs
+		if i > 0 {
+			if ers, _, _ = loadRules(*rules, name); ers == nil {
+				fmt.Fprintf(env.stderr, "eventproc test: the rules do not load with envelope %s; run eventproc check\n", name)
+				return 2
 			}
-			continue
 		}
-		failed++
-		fmt.Fprintf(env.stdout, "FAIL %s:%d: %s: %s\n", file, r.Pos.Line, r.Case, r.Message)
+		for _, r := range ers.Test(ctx) {
+			file := joinPath(*rules, r.Pos.File)
+			if r.Passed {
+				passed++
+				if *verbose {
+					fmt.Fprintf(env.stdout, "ok   %s:%d: %s\n", file, r.Pos.Line, r.Case)
+				}
+				continue
+			}
+			failed++
+			fmt.Fprintf(env.stdout, "FAIL %s:%d: %s: %s\n", file, r.Pos.Line, r.Case, r.Message)
+		}
 	}
 	fmt.Fprintf(env.stdout, "%d passed, %d failed\n", passed, failed)
 	if failed > 0 {
@@ -323,12 +374,13 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("validate", env, "[--rules DIR] [FILE ...]   (NDJSON; stdin when no FILE or -)")
+	fs := newFlagSet("validate", env, "[--rules DIR] [--envelope NAME] [FILE ...]   (NDJSON; stdin when no FILE or -)")
 	rules := rulesFlag(fs, env)
+	envelope := envelopeFlag(fs, env)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	rs, diags, err := loadRules(*rules)
+	rs, diags, err := loadRules(*rules, *envelope)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc validate: %v\n", err)
 		return 2

@@ -13,20 +13,22 @@ import (
 
 // Ruleset is a loaded, compiled events.d. It is immutable and safe for concurrent use.
 type Ruleset struct {
-	env          *envelope
-	types        map[string]*eventType
-	typeNames    []string
-	defaultRetry RetryPolicy
-	rejectTable  string
-	rejectKey    []string
-	tables       []Table
-	costLimit    uint64
-	suites       []*suite
-	objs         map[string]*objSchema
+	env           *envelope
+	types         map[string]*eventType
+	typeNames     []string
+	defaultRetry  RetryPolicy
+	rejectTable   string
+	rejectKey     []string
+	tables        []Table
+	costLimit     uint64
+	suites        []*suite
+	envelopeNames []string
+	objs          map[string]*objSchema
 }
 
 // envelope is the compiled envelope.
 type envelope struct {
+	name                                        string
 	header                                      *objSchema
 	typeField, versionField, idField, bodyField string
 	typeIdx, versionIdx, idIdx                  int
@@ -97,21 +99,37 @@ type EnvelopeInfo struct {
 }
 
 type loader struct {
-	fsys     fs.FS
-	diags    Diagnostics
-	files    map[string]*srcFile
-	envelope *envelopeSpec
-	defaults *defaultsSpec
-	types    []*typeSpec
-	suites   []*suiteSpec
+	fsys      fs.FS
+	opts      options
+	diags     Diagnostics
+	files     map[string]*srcFile
+	envelopes []*envelopeSpec // every envelope declared
+	envelope  *envelopeSpec   // the one selected
+	defaults  *defaultsSpec
+	types     []*typeSpec
+	suites    []*suiteSpec
 }
 
-// Load reads every *.yaml and *.yml file of fsys (recursively), compiles the rules and
-// parses the test suites (without running them), and returns the ruleset with every
-// diagnostic found, sorted. The ruleset is nil when any diagnostic is an error. Load
-// never panics, whatever the files hold.
-func Load(fsys fs.FS) (rs *Ruleset, diags Diagnostics) {
+// Option changes how Load reads events.d.
+type Option func(*options)
+
+type options struct {
+	envelope string
+}
+
+// WithEnvelope selects the envelope named name when events.d declares several. Without
+// it, Load takes the only envelope, or the one marked default: true.
+func WithEnvelope(name string) Option { return func(o *options) { o.envelope = name } }
+
+// Load reads every *.yaml and *.yml file of fsys (recursively), compiles the rules
+// against the selected envelope and parses its test suites (without running them),
+// and returns the ruleset with every diagnostic found, sorted. The ruleset is nil when
+// any diagnostic is an error. Load never panics, whatever the files hold.
+func Load(fsys fs.FS, opts ...Option) (rs *Ruleset, diags Diagnostics) {
 	l := &loader{fsys: fsys, files: map[string]*srcFile{}}
+	for _, o := range opts {
+		o(&l.opts)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "internal", fmt.Sprintf("internal error while loading: %v", r))
@@ -120,6 +138,7 @@ func Load(fsys fs.FS) (rs *Ruleset, diags Diagnostics) {
 		}
 	}()
 	l.read()
+	l.selectEnvelope()
 	rs = l.build()
 	l.diags.Sort()
 	if l.diags.HasErrors() {
@@ -169,6 +188,51 @@ func (l *loader) read() {
 	}
 }
 
+// selectEnvelope picks the envelope to compile against.
+func (l *loader) selectEnvelope() {
+	root := Pos{File: ".", Line: 1, Col: 1}
+	var names []string
+	for _, e := range l.envelopes {
+		names = append(names, e.name)
+	}
+	switch {
+	case len(l.envelopes) == 0:
+		l.diags.add(root, Error, "missing-envelope", "no envelope is declared (a file with a top-level envelope: key)")
+	case l.opts.envelope != "":
+		for _, e := range l.envelopes {
+			if e.name == l.opts.envelope {
+				l.envelope = e
+				return
+			}
+		}
+		msg := fmt.Sprintf("no envelope is named %q (declared: %s)", l.opts.envelope, strings.Join(names, ", "))
+		if s := suggest(l.opts.envelope, names); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		l.diags.add(root, Error, "unknown-envelope", msg)
+	case len(l.envelopes) == 1:
+		l.envelope = l.envelopes[0]
+	default:
+		var defaults []*envelopeSpec
+		for _, e := range l.envelopes {
+			if e.isDefault {
+				defaults = append(defaults, e)
+			}
+		}
+		if len(defaults) == 1 {
+			l.envelope = defaults[0]
+			return
+		}
+		for _, e := range l.envelopes[1:] {
+			e.file.errorf(e.nameNode, "envelope-ambiguous", "several envelopes are declared (%s): mark exactly one default: true, or select one", strings.Join(names, ", "))
+		}
+	}
+}
+
+// EnvelopeNames lists the names of every envelope events.d declares, the selected one
+// first. `eventproc check` compiles and tests the rules against each.
+func (rs *Ruleset) EnvelopeNames() []string { return append([]string(nil), rs.envelopeNames...) }
+
 func (l *loader) build() *Ruleset {
 	objs := map[string]*objSchema{}
 	rs := &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit, objs: objs}
@@ -190,10 +254,9 @@ func (l *loader) build() *Ruleset {
 	// The envelope.
 	e := l.envelope
 	if e == nil {
-		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "missing-envelope", "no envelope is declared (a file with a top-level envelope: key)")
 		return nil
 	}
-	env := &envelope{typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField}
+	env := &envelope{name: e.name, typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField}
 	env.header = newObjSchema("envelope.header", e.fields, "header", objs, &l.diags)
 	for k, name := range map[string]string{"type_field": e.typeField, "version_field": e.versionField, "id_field": e.idField} {
 		if name == "" {
@@ -220,6 +283,12 @@ func (l *loader) build() *Ruleset {
 		e.file.errorf(e.at["body_field"], "invalid-value", "envelope.body_field %q must not also be declared as a header field", e.bodyField)
 	}
 	rs.env = env
+	rs.envelopeNames = []string{e.name}
+	for _, o := range l.envelopes {
+		if o != e {
+			rs.envelopeNames = append(rs.envelopeNames, o.name)
+		}
+	}
 
 	// Types and versions: schemas first (the provider needs every object), then CEL.
 	type pending struct {

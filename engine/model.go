@@ -124,6 +124,9 @@ type persistSpec struct {
 type envelopeSpec struct {
 	file                                        *srcFile
 	node                                        *yaml.Node
+	name                                        string
+	nameNode                                    *yaml.Node
+	isDefault                                   bool
 	typeField, versionField, idField, bodyField string
 	at                                          map[string]*yaml.Node
 	fields                                      []*fieldSpec

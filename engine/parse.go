@@ -353,17 +353,27 @@ func (l *loader) parseTopLevel(f *srcFile, root *yaml.Node) {
 	}
 }
 
-var envelopeKeys = []string{"type_field", "version_field", "id_field", "body_field", "fields", "variables", "rules", "description"}
+var envelopeKeys = []string{"name", "default", "type_field", "version_field", "id_field", "body_field", "fields", "variables", "rules", "description"}
 
 func (l *loader) parseEnvelope(f *srcFile, kv keyval) {
-	if l.envelope != nil {
-		f.errorf(kv.k, "duplicate-envelope", "a second envelope is declared (the first is in %s)", l.envelope.file.pos(l.envelope.node))
-		return
-	}
 	n := kv.v
 	m := f.mapping(n, "envelope", envelopeKeys, []string{"type_field", "version_field", "id_field", "body_field", "fields"})
-	e := &envelopeSpec{file: f, node: n, at: map[string]*yaml.Node{}}
-	l.envelope = e
+	e := &envelopeSpec{file: f, node: n, at: map[string]*yaml.Node{}, name: "default", nameNode: kv.k}
+	if nk, ok := m["name"]; ok && nk.valid {
+		if s, ok := f.str(nk.v, "envelope.name"); ok {
+			e.name, e.nameNode = s, nk.v
+		}
+	}
+	if dk, ok := m["default"]; ok && dk.valid {
+		e.isDefault, _ = f.boolean(dk.v, "envelope.default")
+	}
+	for _, prev := range l.envelopes {
+		if prev.name == e.name {
+			f.errorf(e.nameNode, "duplicate-envelope", "a second envelope named %q is declared (the first is in %s); give each envelope its own name", e.name, prev.file.pos(prev.node))
+			return
+		}
+	}
+	l.envelopes = append(l.envelopes, e)
 	for _, k := range []string{"type_field", "version_field", "id_field", "body_field"} {
 		if kv, ok := m[k]; ok && kv.valid {
 			s, _ := f.str(kv.v, "envelope."+k)

@@ -19,9 +19,10 @@ import (
 // message and the verdict it must get.
 
 type suiteSpec struct {
-	file  *srcFile
-	base  *yaml.Node
-	cases []*caseSpec
+	file     *srcFile
+	envelope string // the envelope its messages are written in ("": the default one)
+	base     *yaml.Node
+	cases    []*caseSpec
 }
 
 type caseSpec struct {
@@ -57,8 +58,11 @@ type TestResult struct {
 var errorCodes = []string{"decode", "unknown_type", "unknown_version", "rule_failed"}
 
 func (l *loader) parseSuite(f *srcFile, root *yaml.Node) {
-	m := f.mapping(root, "test suite", []string{"description", "base", "cases"}, []string{"cases"})
+	m := f.mapping(root, "test suite", []string{"description", "envelope", "base", "cases"}, []string{"cases"})
 	s := &suiteSpec{file: f}
+	if kv, ok := m["envelope"]; ok && kv.valid {
+		s.envelope, _ = f.str(kv.v, "envelope")
+	}
 	if kv, ok := m["base"]; ok && kv.valid {
 		if kv.v.Kind != yaml.MappingNode {
 			f.errorf(kv.v, "wrong-type", "base must be a mapping (a message), not %s", kindName(kv.v))
@@ -229,10 +233,35 @@ func (f *srcFile) parseExpect(n *yaml.Node, w string) (expectation, bool) {
 	return e, ok
 }
 
+// buildSuites keeps the suites written in the selected envelope; a suite that names
+// no envelope is written in the default one (the one selected without WithEnvelope).
 func (l *loader) buildSuites(rs *Ruleset) []*suite {
+	def := ""
+	if len(l.envelopes) == 1 {
+		def = l.envelopes[0].name
+	}
+	for _, e := range l.envelopes {
+		if e.isDefault {
+			def = e.name
+		}
+	}
 	var out []*suite
 	for _, s := range l.suites {
-		out = append(out, &suite{file: s.file.name, cases: s.cases})
+		name := s.envelope
+		if name == "" {
+			name = def
+		}
+		known := false
+		for _, e := range l.envelopes {
+			known = known || e.name == name
+		}
+		if s.envelope != "" && !known {
+			s.file.errorf(s.file.lines0(), "unknown-envelope", "the suite's envelope %q is not declared", s.envelope)
+			continue
+		}
+		if l.envelope != nil && name == l.envelope.name {
+			out = append(out, &suite{file: s.file.name, cases: s.cases})
+		}
 	}
 	return out
 }

@@ -2,7 +2,11 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -19,17 +23,77 @@ func shipped(t testing.TB) *Ruleset {
 	return rs
 }
 
-// TestShippedSuites runs every test suite of the shipped events.d.
+// TestShippedSuites runs every test suite of the shipped events.d, under each
+// envelope.
 func TestShippedSuites(t *testing.T) {
 	rs := shipped(t)
-	results := rs.Test(context.Background())
-	if len(results) < 50 {
-		t.Errorf("only %d shipped test cases", len(results))
+	names := rs.EnvelopeNames()
+	if len(names) != 2 || names[0] != "predecessor" {
+		t.Fatalf("envelopes %v, want predecessor (the default) and cloudevents", names)
 	}
-	for _, r := range results {
-		if !r.Passed {
-			t.Errorf("%s: %s: %s", r.Pos, r.Case, r.Message)
+	total := 0
+	for _, name := range names {
+		rs, ds := Load(os.DirFS("../events.d"), WithEnvelope(name))
+		if rs == nil {
+			t.Fatalf("envelope %s: %v", name, ds)
 		}
+		results := rs.Test(context.Background())
+		if len(results) == 0 {
+			t.Errorf("envelope %s has no test cases", name)
+		}
+		total += len(results)
+		for _, r := range results {
+			if !r.Passed {
+				t.Errorf("%s: %s: %s", r.Pos, r.Case, r.Message)
+			}
+		}
+	}
+	if total < 100 {
+		t.Errorf("only %d shipped test cases", total)
+	}
+}
+
+// TestEnvelopesAgree: the same events, in either envelope, get the same verdicts and
+// the same keys, with no change but the selected envelope.
+func TestEnvelopesAgree(t *testing.T) {
+	pred := shipped(t)
+	ce, ds := Load(os.DirFS("../events.d"), WithEnvelope("cloudevents"))
+	if ce == nil {
+		t.Fatal(ds)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, ti := range pred.Types() {
+		for _, v := range ti.Versions {
+			for i := 0; i < 20; i++ {
+				body, err := pred.Generate(ti.Name, v, r, i%4 != 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc, err := DecodeDocument(body)
+				if err != nil {
+					continue // a generated invalid event that is not JSON
+				}
+				ceDoc := map[string]any{"specversion": "1.0", "source": "/test", "id": doc["event_id"],
+					"type": doc["event_type"], "schemaversion": doc["schema_version"], "tenantid": doc["tenant_id"],
+					"clientid": doc["client_id"], "data": doc["body"]}
+				for k, v := range ceDoc {
+					if v == nil {
+						delete(ceDoc, k)
+					}
+				}
+				b, _ := json.Marshal(ceDoc)
+				a, c := pred.Evaluate(context.Background(), body), ce.Evaluate(context.Background(), string(b))
+				if a.Outcome != c.Outcome || a.EventType != c.EventType || a.Version != c.Version || a.EventID != c.EventID {
+					t.Fatalf("verdicts differ:\n%s → %s %s\n%s → %s %s", body, a.Outcome, a.Reason(), b, c.Outcome, c.Reason())
+				}
+				if a.Outcome == Valid && fmt.Sprint(a.Persist) != fmt.Sprint(c.Persist) {
+					t.Fatalf("items differ: %+v vs %+v", a.Persist, c.Persist)
+				}
+			}
+		}
+	}
+	if _, ds := Load(os.DirFS("../events.d"), WithEnvelope("cloudevent")); !strings.Contains(fmt.Sprint(ds), `did you mean "cloudevents"?`) {
+		t.Errorf("an unknown envelope: %v", ds)
 	}
 }
 

@@ -25,6 +25,9 @@ func (f *srcFile) pos(n *yaml.Node) Pos {
 	return Pos{File: f.name, Line: n.Line, Col: n.Column}
 }
 
+// lines0 is a nil node: a diagnostic at the start of the file.
+func (f *srcFile) lines0() *yaml.Node { return nil }
+
 func (f *srcFile) errorf(n *yaml.Node, code, format string, args ...any) {
 	f.diags.add(f.pos(n), Error, code, fmt.Sprintf(format, args...))
 }
