@@ -1,7 +1,8 @@
+# shellcheck shell=bash
 # Sourced by the local scripts: the repository root, and an environment that reaches the
 # local emulators (unless the caller set its own endpoints or credentials).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 export AWS_ENDPOINT_URL_SQS=${AWS_ENDPOINT_URL_SQS:-http://127.0.0.1:${FAUXQS_PORT:-4566}}
 export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:${DYNALITE_PORT:-4567}}
 export AWS_REGION=${AWS_REGION:-us-east-1}

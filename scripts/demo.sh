@@ -5,6 +5,7 @@
 # duplicate never adds an item), waits until the queue is drained, prints the summary,
 # and stops what it started. COUNT (default 1000) and INVALID (0.2) set the mix.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 count=${COUNT:-1000}

@@ -110,9 +110,9 @@ down)
 	esac
 	;;
 status)
-	for pair in "fauxqs $sqs_port" "dynalite $ddb_port"; do
-		set -- $pair
-		if answers "$2"; then echo "$1: answering on 127.0.0.1:$2"; else echo "$1: not answering on 127.0.0.1:$2"; fi
+	for pair in "fauxqs:$sqs_port" "dynalite:$ddb_port"; do
+		name=${pair%:*} port=${pair#*:}
+		if answers "$port"; then echo "$name: answering on 127.0.0.1:$port"; else echo "$name: not answering on 127.0.0.1:$port"; fi
 	done
 	;;
 *)

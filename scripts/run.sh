@@ -4,6 +4,7 @@
 # worker in the foreground (Ctrl-C drains and stops it). Extra arguments go to
 # `eventproc run`. The emulators keep running afterwards: `make down` stops them.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 scripts/emulators.sh up

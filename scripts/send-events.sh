@@ -4,6 +4,7 @@
 # RATE (0: as fast as possible), QUEUE (events). Starts the emulators and provisions the
 # queue when needed.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 scripts/emulators.sh up >/dev/null
