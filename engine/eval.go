@@ -324,6 +324,10 @@ func (s *evalState) checkObject(o *objSchema, r *record) {
 
 func (s *evalState) checkField(f *fieldSchema, v *value) {
 	if !v.present() {
+		if f.def != nil && (v.k == kAbsent || v.k == kNull) {
+			*v = *f.def
+			return
+		}
 		if f.required && (v.k == kAbsent || v.k == kNull) {
 			s.structural = true
 			s.violations = append(s.violations, Violation{Rule: f.ruleRequired, Field: concretePath(f.path, s.index), Message: "is required"})

@@ -331,3 +331,50 @@ func TestEngineImports(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaults: an absent optional field with a default is seen by rules and keys as
+// the default.
+func TestDefaults(t *testing.T) {
+	rs := ruleset(t, map[string]string{"t.yaml": `type: t
+persist:
+  key:
+    pk: header.event_id + "#" + body.region
+versions:
+  v1:
+    fields:
+      region: {type: string, default: eu, enum: [eu, us]}
+      n: {type: integer, default: 3}
+    rules:
+      - id: n-small
+        expr: body.n < 5
+`})
+	ev := func(b string) *Verdict {
+		return rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"t","schema_version":"v1","tenant_id":"x","body":`+b+`}`)
+	}
+	if v := ev(`{}`); v.Outcome != Valid || v.Persist.Key[0].Value != "e#eu" {
+		t.Fatalf("%s %s %+v", v.Outcome, v.Reason(), v.Persist)
+	}
+	if v := ev(`{"region":"us","n":null}`); v.Outcome != Valid || v.Persist.Key[0].Value != "e#us" {
+		t.Fatalf("%s %s", v.Outcome, v.Reason())
+	}
+	if v := ev(`{"n":9}`); v.Outcome != Invalid || v.Violations[0].Rule != "n-small" {
+		t.Fatalf("%s %v", v.Outcome, v.Violations)
+	}
+	_, ds := Load(fstest.MapFS{
+		"envelope.yaml": {Data: []byte(baseFiles["envelope.yaml"])},
+		"defaults.yaml": {Data: []byte(baseFiles["defaults.yaml"])},
+		"t.yaml": {Data: []byte(`type: t
+versions:
+  v1:
+    fields:
+      a: {type: string, required: true, default: x}
+      b: {type: integer, default: x}
+      c: {type: string, enum: [p], default: q}
+`)}})
+	got := fmt.Sprint(ds)
+	for _, want := range []string{"default makes no sense on a required field", "default must be an integer", "default violates its own field's enum"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in %s", want, got)
+		}
+	}
+}

@@ -323,6 +323,9 @@ func (l *loader) build() *Ruleset {
 			todo = append(todo, pending{v, ver, ts})
 		}
 	}
+	for _, ts := range l.types {
+		l.checkCompat(ts)
+	}
 	for name := range rs.types {
 		rs.typeNames = append(rs.typeNames, name)
 	}
@@ -572,6 +575,8 @@ func overlay(p, c *fieldSpec) *fieldSpec {
 			m.maxLen = c.maxLen
 		case "fields":
 			m.fields = mergeFields(m.fields, c.fields)
+		case "default":
+			m.def = c.def
 		case "items":
 			if m.items != nil && c.items != nil {
 				m.items = overlay(m.items, c.items)

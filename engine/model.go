@@ -22,7 +22,7 @@ const (
 var fieldTypes = []string{typeString, typeInteger, typeNumber, typeBool, typeTimestamp, typeObject, typeList}
 
 var fieldKeys = []string{"type", "required", "description", "enum", "pattern", "format",
-	"min", "max", "gt", "lt", "min_length", "max_length", "fields", "items"}
+	"min", "max", "gt", "lt", "min_length", "max_length", "fields", "items", "default"}
 
 // fieldSpec is one declared field (or a list's item declaration, with an empty name).
 type fieldSpec struct {
@@ -42,6 +42,7 @@ type fieldSpec struct {
 	maxLen      *int64
 	fields      []*fieldSpec // object
 	items       *fieldSpec   // list
+	def         *yaml.Node   // default: the value rules see when the field is absent
 }
 
 // where returns the position of key k of the field (the field itself when unset).
@@ -143,7 +144,19 @@ type defaultsSpec struct {
 	costNode  *yaml.Node
 }
 
+// Compatibility modes between a version and the one it follows.
+const (
+	compatNone     = "none"
+	compatBackward = "backward"
+	compatForward  = "forward"
+	compatFull     = "full"
+)
+
+var compatModes = []string{compatNone, compatBackward, compatForward, compatFull}
+
 type typeSpec struct {
+	compat      string
+	compatNode  *yaml.Node
 	name        string
 	file        *srcFile
 	node        *yaml.Node

@@ -160,6 +160,13 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 	if kv, ok := m["fields"]; ok && kv.valid {
 		fs.fields = f.parseFields(kv.v, what+".fields", partial)
 	}
+	if kv, ok := m["default"]; ok && kv.valid {
+		if kv.v.Kind != yaml.ScalarNode || kv.v.Tag == "!!null" {
+			f.errorf(kv.v, "wrong-type", "%s.default must be a string, number or bool, not %s", what, kindName(kv.v))
+		} else {
+			fs.def = kv.v
+		}
+	}
 	if kv, ok := m["items"]; ok && kv.valid {
 		fs.items = f.parseField(kv.v, what+".items", partial)
 	}
@@ -315,7 +322,7 @@ func (f *srcFile) parsePersist(n *yaml.Node, what string, isDefaults bool) *pers
 
 // parseTopLevel dispatches a non-test file on its top-level keys.
 func (l *loader) parseTopLevel(f *srcFile, root *yaml.Node) {
-	m := f.mapping(root, "file", []string{"envelope", "defaults", "type", "description", "retry", "persist", "versions"}, nil)
+	m := f.mapping(root, "file", []string{"envelope", "defaults", "type", "description", "compatibility", "retry", "persist", "versions"}, nil)
 	if root.Kind != yaml.MappingNode {
 		return
 	}
@@ -337,7 +344,7 @@ func (l *loader) parseTopLevel(f *srcFile, root *yaml.Node) {
 		return
 	}
 	if !isType {
-		for _, k := range []string{"description", "retry", "persist", "versions"} {
+		for _, k := range []string{"description", "compatibility", "retry", "persist", "versions"} {
 			if kv, ok := m[k]; ok {
 				f.errorf(kv.k, "unknown-key", "key %q belongs in an event type file", k)
 			}
@@ -446,6 +453,20 @@ func (l *loader) parseType(f *srcFile, root *yaml.Node, m map[string]keyval) {
 	}
 	if kv, ok := m["persist"]; ok {
 		t.persist = f.parsePersist(kv.v, "persist", false)
+	}
+	t.compat = compatNone
+	if kv, ok := m["compatibility"]; ok {
+		if s, ok := f.str(kv.v, "compatibility"); ok {
+			if contains(compatModes, s) {
+				t.compat, t.compatNode = s, kv.v
+			} else {
+				msg := fmt.Sprintf("compatibility must be one of %s, not %q", strings.Join(compatModes, ", "), s)
+				if sg := suggest(s, compatModes); sg != "" {
+					msg += fmt.Sprintf("; did you mean %q?", sg)
+				}
+				f.errorf(kv.v, "invalid-value", "%s", msg)
+			}
+		}
 	}
 	kv, ok := m["versions"]
 	if !ok {

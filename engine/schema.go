@@ -196,6 +196,7 @@ type fieldSchema struct {
 	celType  *types.Type
 	ft       *types.FieldType
 	checks   []check
+	def      *value // the value rules see when the field is absent
 
 	ruleRequired, ruleType string
 	msgType                string
@@ -253,7 +254,63 @@ func newFieldSchema(fs *fieldSpec, path, typeName string, reg map[string]*objSch
 		fs.file.errorf(fs.where("items"), "constraint-type", "%s: items apply to lists, not to %s", path, fs.typ)
 	}
 	f.checks = compileChecks(f, diags)
+	f.def = defaultValue(f, diags)
 	return f
+}
+
+// defaultValue parses a field's default for its type.
+func defaultValue(f *fieldSchema, diags *Diagnostics) *value {
+	n := f.spec.def
+	if n == nil {
+		return nil
+	}
+	bad := func(format string, args ...any) *value {
+		f.spec.file.errorf(n, "invalid-value", "%s: default "+format, append([]any{f.path}, args...)...)
+		return nil
+	}
+	if f.required {
+		return bad("makes no sense on a required field")
+	}
+	var v value
+	switch f.typ {
+	case typeString:
+		if n.Tag != "!!str" {
+			return bad("must be a string")
+		}
+		v = value{k: kString, s: n.Value}
+	case typeInteger:
+		var i int64
+		if n.Tag != "!!int" || n.Decode(&i) != nil {
+			return bad("must be an integer")
+		}
+		v = value{k: kInt, i: i}
+	case typeNumber:
+		var x float64
+		if (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&x) != nil {
+			return bad("must be a number")
+		}
+		v = value{k: kNumber, n: x}
+	case typeBool:
+		var b bool
+		if n.Tag != "!!bool" || n.Decode(&b) != nil {
+			return bad("must be true or false")
+		}
+		v = value{k: kBool, b: b}
+	case typeTimestamp:
+		t, err := time.Parse(time.RFC3339Nano, n.Value)
+		if err != nil {
+			return bad("must be an RFC 3339 timestamp")
+		}
+		v = value{k: kTime, t: t}
+	default:
+		return bad("applies to string, integer, number, bool and timestamp fields")
+	}
+	for _, c := range f.checks {
+		if !c.test(&v) {
+			return bad("violates its own field's %s: %s", c.key, c.message)
+		}
+	}
+	return &v
 }
 
 func newObjSchema(name string, specs []*fieldSpec, path string, reg map[string]*objSchema, diags *Diagnostics) *objSchema {

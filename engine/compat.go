@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Compatibility between versions. A type declares a mode; each version is compared
+// with the one it follows (its extends parent, else the version declared before it):
+//
+//	backward: every event valid under the previous version is valid under this one
+//	          (consumers on the new version read what old producers send);
+//	forward:  every event valid under this version is valid under the previous one
+//	          (consumers still on the old version read what new producers send);
+//	full:     both; none: no check.
+//
+// Field changes are decided exactly; a rule that is new or changed cannot be proven
+// either way and is reported as a warning.
+
+type compatChange struct {
+	node     *yaml.Node
+	file     *srcFile
+	backward bool // breaks backward compatibility
+	forward  bool // breaks forward compatibility
+	unproven bool // may break it: a rule, which cannot be compared
+	msg      string
+}
+
+func (l *loader) checkCompat(ts *typeSpec) {
+	if ts.compat == compatNone {
+		return
+	}
+	wantBack := ts.compat == compatBackward || ts.compat == compatFull
+	wantFwd := ts.compat == compatForward || ts.compat == compatFull
+	for i, v := range ts.versions {
+		var prev *versionSpec
+		if v.extends != "" {
+			for _, p := range ts.versions {
+				if p.name == v.extends {
+					prev = p
+				}
+			}
+		} else if i > 0 {
+			prev = ts.versions[i-1]
+		}
+		if prev == nil {
+			continue
+		}
+		var changes []compatChange
+		compareFields(prev.fields, v.fields, "body", v, &changes)
+		compareRules(prev, v, &changes)
+		for _, c := range changes {
+			var broken []string
+			if c.backward && wantBack {
+				broken = append(broken, "backward")
+			}
+			if c.forward && wantFwd {
+				broken = append(broken, "forward")
+			}
+			if len(broken) == 0 {
+				continue
+			}
+			what := strings.Join(broken, " and ")
+			if c.unproven {
+				c.file.warnf(c.node, "compat-unproven", "%s %s: %s, so %s compatibility with %s cannot be proven", ts.name, v.name, c.msg, what, prev.name)
+				continue
+			}
+			c.file.errorf(c.node, "compat-breaking", "%s %s breaks %s compatibility with %s: %s", ts.name, v.name, what, prev.name, c.msg)
+		}
+	}
+}
+
+func compareFields(old, cur []*fieldSpec, path string, v *versionSpec, out *[]compatChange) {
+	byName := map[string]*fieldSpec{}
+	for _, f := range cur {
+		byName[f.name] = f
+	}
+	for _, o := range old {
+		n, ok := byName[o.name]
+		p := path + "." + o.name
+		if !ok {
+			*out = append(*out, compatChange{node: v.key, file: v.file, forward: true,
+				msg: fmt.Sprintf("field %s is removed (producers may now send it with any value)", p)})
+			continue
+		}
+		compareField(o, n, p, v, out)
+	}
+	oldNames := map[string]bool{}
+	for _, o := range old {
+		oldNames[o.name] = true
+	}
+	for _, n := range cur {
+		if !oldNames[n.name] && n.required && n.def == nil {
+			*out = append(*out, compatChange{node: n.node, file: n.file, backward: true,
+				msg: fmt.Sprintf("new field %s is required (events without it were valid)", path+"."+n.name)})
+		}
+	}
+}
+
+func compareField(o, n *fieldSpec, p string, v *versionSpec, out *[]compatChange) {
+	add := func(key string, back, fwd bool, format string, args ...any) {
+		*out = append(*out, compatChange{node: n.where(key), file: n.file, backward: back, forward: fwd,
+			msg: p + ": " + fmt.Sprintf(format, args...)})
+	}
+	if o.typ != n.typ {
+		add("type", true, true, "type changes from %s to %s", o.typ, n.typ)
+		return
+	}
+	switch {
+	case !o.required && n.required:
+		add("required", true, false, "becomes required")
+	case o.required && !n.required:
+		add("required", false, true, "is no longer required")
+	}
+	lower := func(key string, a, b *float64) { // a lower bound: raising it tightens
+		switch {
+		case a == nil && b != nil:
+			add(key, true, false, "gains %s %s", key, fmtNum(*b))
+		case a != nil && b == nil:
+			add(key, false, true, "loses %s %s", key, fmtNum(*a))
+		case a != nil && *b > *a:
+			add(key, true, false, "%s rises from %s to %s", key, fmtNum(*a), fmtNum(*b))
+		case a != nil && *b < *a:
+			add(key, false, true, "%s falls from %s to %s", key, fmtNum(*a), fmtNum(*b))
+		}
+	}
+	upper := func(key string, a, b *float64) { // an upper bound: lowering it tightens
+		switch {
+		case a == nil && b != nil:
+			add(key, true, false, "gains %s %s", key, fmtNum(*b))
+		case a != nil && b == nil:
+			add(key, false, true, "loses %s %s", key, fmtNum(*a))
+		case a != nil && *b < *a:
+			add(key, true, false, "%s falls from %s to %s", key, fmtNum(*a), fmtNum(*b))
+		case a != nil && *b > *a:
+			add(key, false, true, "%s rises from %s to %s", key, fmtNum(*a), fmtNum(*b))
+		}
+	}
+	f64 := func(x *int64) *float64 {
+		if x == nil {
+			return nil
+		}
+		f := float64(*x)
+		return &f
+	}
+	lower("min", o.min, n.min)
+	lower("gt", o.gt, n.gt)
+	lower("min_length", f64(o.minLen), f64(n.minLen))
+	upper("max", o.max, n.max)
+	upper("lt", o.lt, n.lt)
+	upper("max_length", f64(o.maxLen), f64(n.maxLen))
+	exact := func(key, a, b string) {
+		switch {
+		case a == b:
+		case a == "":
+			add(key, true, false, "gains %s %q", key, b)
+		case b == "":
+			add(key, false, true, "loses %s %q", key, a)
+		default:
+			add(key, true, true, "%s changes from %q to %q", key, a, b)
+		}
+	}
+	exact("pattern", o.pattern, n.pattern)
+	exact("format", o.format, n.format)
+	if len(o.enum) > 0 || len(n.enum) > 0 {
+		removed, added := setDiff(o.enum, n.enum), setDiff(n.enum, o.enum)
+		switch {
+		case len(o.enum) == 0:
+			add("enum", true, false, "gains an enum %v", n.enum)
+		case len(n.enum) == 0:
+			add("enum", false, true, "loses its enum %v", o.enum)
+		default:
+			if len(removed) > 0 {
+				add("enum", true, false, "enum narrows: %s no longer allowed", strings.Join(removed, ", "))
+			}
+			if len(added) > 0 {
+				add("enum", false, true, "enum widens: %s newly allowed", strings.Join(added, ", "))
+			}
+		}
+	}
+	if o.typ == typeObject {
+		compareFields(o.fields, n.fields, p, v, out)
+	}
+	if o.typ == typeList && o.items != nil && n.items != nil {
+		compareField(o.items, n.items, p+"[]", v, out)
+	}
+}
+
+func setDiff(a, b []any) []string {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[fmt.Sprint(x)] = true
+	}
+	var out []string
+	for _, x := range a {
+		if s := fmt.Sprint(x); !in[s] {
+			out = append(out, fmt.Sprintf("%q", s))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// compareRules reports error-severity rules that are new (they may reject what the
+// previous version accepted: backward), removed (they may let through what it
+// rejected: forward) or changed (either). Rules cannot be compared, so these are
+// warnings.
+func compareRules(prev, v *versionSpec, out *[]compatChange) {
+	old := map[string]*ruleSpec{}
+	for _, r := range prev.rules {
+		if r.severity == Error {
+			old[r.id] = r
+		}
+	}
+	cur := map[string]bool{}
+	for _, r := range v.rules {
+		if r.severity != Error {
+			continue
+		}
+		cur[r.id] = true
+		o, ok := old[r.id]
+		switch {
+		case !ok:
+			*out = append(*out, compatChange{node: r.idNode, file: r.file, backward: true, unproven: true, msg: "rule " + r.id + " is new"})
+		case o.expr != r.expr:
+			*out = append(*out, compatChange{node: r.exprNode, file: r.file, backward: true, forward: true, unproven: true, msg: "rule " + r.id + " changes"})
+		}
+	}
+	for _, r := range prev.rules {
+		if r.severity == Error && !cur[r.id] {
+			*out = append(*out, compatChange{node: v.key, file: v.file, forward: true, unproven: true, msg: "rule " + r.id + " is removed"})
+		}
+	}
+}
