@@ -136,7 +136,7 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 	invalid := fs.Float64("invalid", 0, "`fraction` of the messages made invalid (0 to 1)")
 	rate := fs.Float64("rate", 0, "messages per second (0: as fast as possible)")
 	seed := fs.Uint64("seed", 0, "random seed (0: a fresh one; the same seed sends the same events, ids included)")
-	senders := fs.Int("senders", 4, "SendMessageBatch calls at once")
+	senders := fs.Int("senders", 8, "SendMessageBatch calls at once")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

@@ -110,6 +110,10 @@ func TestProvisionSendStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if code, _, errs := runCmd(t, environ, "send", "--queue", "no-such-queue", "--count", "1"); code != 1 || !strings.Contains(errs, "no-such-queue") {
+		t.Errorf("send to a missing queue = %d: %s", code, errs)
+	}
+
 	var sout, serr bytes.Buffer
 	env := &cmdEnv{stdin: strings.NewReader(""), stdout: &sout, stderr: &serr, environ: environ}
 	if code := cmdStats(context.Background(), env, []string{"--queue", queue}); code != 0 {

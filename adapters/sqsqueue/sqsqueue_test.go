@@ -176,6 +176,22 @@ func TestMissingQueueIsFatal(t *testing.T) {
 	checkFatal(t, "dead-letter", err)
 }
 
+func TestDeadLetterExplicitTarget(t *testing.T) {
+	t.Parallel()
+	e := awstest.Shared(t)
+	c := e.SQSClient()
+	src := e.CreateQueue(t, "plain-src", nil)
+	dlq := e.CreateQueue(t, "plain-dlq", nil)
+	dl := NewDeadLetter(c, DeadLetterOptions{Targets: map[string]string{src.URL: dlq.URL}})
+	if err := dl.Send(context.Background(), src.URL, worker.Message{ID: "m", Body: "parked"}, map[string]string{"outcome": "rule_failed"}); err != nil {
+		t.Fatal(err)
+	}
+	m := receiveAll(t, New(c, dlq.URL, Options{WaitTime: time.Second}), 1)[0]
+	if m.Body != "parked" || m.Attributes["outcome"] != "rule_failed" {
+		t.Errorf("dead letter = %q %v", m.Body, m.Attributes)
+	}
+}
+
 func TestQueueWithoutRedriveCannotDeadLetter(t *testing.T) {
 	t.Parallel()
 	e := awstest.Shared(t)
