@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"eventproc/engine"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -47,6 +49,8 @@ var commands = map[string]command{
 	"run":       {"consume SQS, validate, persist to DynamoDB (the worker)", cmdRun},
 	"provision": {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
 	"send":      {"send generated events to a queue", cmdSend},
+	"diff":      {"replay a corpus under old and new rules and print every changed verdict", cmdDiff},
+	"schema":    {"print the JSON Schema of the events.d file format", cmdSchema},
 	"version":   {"print the version", cmdVersion},
 }
 
@@ -89,6 +93,18 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'eventproc COMMAND -h' for a command's flags.")
+}
+
+func cmdSchema(ctx context.Context, env *cmdEnv, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintln(env.stderr, "usage: eventproc schema   (prints the JSON Schema of events.d files)")
+		if args[0] == "-h" || args[0] == "--help" {
+			return 0
+		}
+		return 2
+	}
+	env.stdout.Write(engine.FormatSchema)
+	return 0
 }
 
 func cmdVersion(ctx context.Context, env *cmdEnv, args []string) int {
