@@ -528,3 +528,25 @@ func TestNewRejectsMissingDependencies(t *testing.T) {
 }
 
 var _ = context.Background
+
+// A queue that cannot be received from (missing, access denied) fails readiness and is
+// retried slowly; readiness returns when it works again.
+func TestReceiveFatalFailsReadiness(t *testing.T) {
+	r := newRig(t)
+	if err := r.w.Ready(); err == nil || !strings.Contains(err.Error(), "not started") {
+		t.Errorf("Ready before Run = %v", err)
+	}
+	r.queue.FailCalls(workertest.OpReceive, &worker.FatalError{Err: errors.New("AWS.SimpleQueueService.NonExistentQueue")}, 1)
+	r.start()
+	waitFor(t, "not ready for the receive error", func() bool {
+		err := r.w.Ready()
+		return err != nil && strings.Contains(err.Error(), "NonExistentQueue")
+	})
+	// The fatal backoff is at least PauseMin (50 ms here), then receives succeed.
+	waitFor(t, "ready", func() bool { return r.w.Ready() == nil })
+	r.queue.Enqueue(event("rf-1", "ok"), nil)
+	waitFor(t, "stored", func() bool { return r.table.Len("events") == 1 })
+	r.cancel()
+	waitFor(t, "draining", func() bool { err := r.w.Ready(); return err != nil && strings.Contains(err.Error(), "draining") })
+	r.stop()
+}
