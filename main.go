@@ -49,6 +49,7 @@ var commands = map[string]command{
 	"run":       {"consume SQS, validate, persist to DynamoDB (the worker)", cmdRun},
 	"provision": {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
 	"send":      {"send generated events to a queue", cmdSend},
+	"stats":     {"count a table's items by type, version and status, and queue depths", cmdStats},
 	"diff":      {"replay a corpus under old and new rules and print every changed verdict", cmdDiff},
 	"schema":    {"print the JSON Schema of the events.d file format", cmdSchema},
 	"version":   {"print the version", cmdVersion},

@@ -378,3 +378,28 @@ versions:
 		}
 	}
 }
+
+// TestGenerateIsReproducible: a seed always generates the same events.
+func TestGenerateIsReproducible(t *testing.T) {
+	rs := shipped(t)
+	gen := func() []string {
+		r := rand.New(rand.NewPCG(11, 12))
+		var out []string
+		for _, ti := range rs.Types() {
+			for _, v := range ti.Versions {
+				for _, valid := range []bool{true, false} {
+					b, err := rs.Generate(ti.Name, v, r, valid)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, b)
+				}
+			}
+		}
+		return out
+	}
+	a, b := gen(), gen()
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Error("the same seed generated different events")
+	}
+}

@@ -133,10 +133,10 @@ func (g *generator) value(f *fieldSchema, path string) any {
 	switch f.typ {
 	case typeString:
 		if nc, ok := lookupFormat(fs.format); ok {
-			return sampleFormat(nc.format, g.r)
+			return g.sampleFormat(nc.format)
 		}
 		if strings.HasSuffix(f.name, "_at") || strings.HasSuffix(f.name, "time") {
-			return time.Now().UTC().Add(-time.Duration(g.r.IntN(86400)) * time.Second).Format(time.RFC3339)
+			return g.when().Format(time.RFC3339)
 		}
 		s := fmt.Sprintf("%s-%x", strings.ReplaceAll(f.name, "_", "-"), g.r.Uint32())
 		if fs.maxLen != nil && int64(len(s)) > *fs.maxLen {
@@ -155,7 +155,7 @@ func (g *generator) value(f *fieldSchema, path string) any {
 	case typeBool:
 		return g.r.IntN(2) == 0
 	case typeTimestamp:
-		return time.Now().UTC().Format(time.RFC3339)
+		return g.when().Format(time.RFC3339)
 	case typeObject:
 		return g.object(f.obj, path)
 	case typeList:
@@ -174,6 +174,13 @@ func (g *generator) value(f *fieldSchema, path string) any {
 	}
 	return nil
 }
+
+// when is a time drawn from r, so that a seed always generates the same events.
+func (g *generator) when() time.Time {
+	return genEpoch.Add(time.Duration(g.r.Int64N(int64(365 * 24 * time.Hour / time.Second))) * time.Second)
+}
+
+var genEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (g *generator) bounds(fs *fieldSpec, integer bool) (lo, hi float64) {
 	lo, hi = 1, 1000
@@ -254,7 +261,8 @@ func uuid4(r *rand.Rand) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-func sampleFormat(format string, r *rand.Rand) string {
+func (g *generator) sampleFormat(format string) string {
+	r := g.r
 	switch format {
 	case "email":
 		return fmt.Sprintf("user%d@mail.test", r.IntN(1_000_000))
@@ -263,7 +271,11 @@ func sampleFormat(format string, r *rand.Rand) string {
 	case "uri":
 		return fmt.Sprintf("https://example.org/items/%d", r.IntN(1_000_000))
 	case "rfc3339":
-		return time.Now().UTC().Format(time.RFC3339)
+		return g.when().Format(time.RFC3339)
+	case "currency":
+		return []string{"EUR", "USD", "BRL", "JPY", "GBP"}[r.IntN(5)]
+	case "country":
+		return []string{"BR", "US", "DE", "JP", "PT"}[r.IntN(5)]
 	case "hostname":
 		return fmt.Sprintf("host-%d.example.org", r.IntN(1000))
 	case "ip":
