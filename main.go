@@ -43,16 +43,17 @@ func (e *cmdEnv) getenv(key string) string {
 }
 
 var commands = map[string]command{
-	"check":     {"lint events.d: load, compile, run the test suites, report every problem", cmdCheck},
-	"validate":  {"validate NDJSON message bodies and print one JSON verdict per line", cmdValidate},
-	"test":      {"run the events.d test suites", cmdTest},
-	"run":       {"consume SQS, validate, persist to DynamoDB (the worker)", cmdRun},
-	"provision": {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
-	"send":      {"send generated events to a queue", cmdSend},
-	"stats":     {"count a table's items by type, version and status, and queue depths", cmdStats},
-	"diff":      {"replay a corpus under old and new rules and print every changed verdict", cmdDiff},
-	"schema":    {"print the JSON Schema of the events.d file format", cmdSchema},
-	"version":   {"print the version", cmdVersion},
+	"check":       {"lint events.d: load, compile, run the test suites, report every problem", cmdCheck},
+	"validate":    {"validate NDJSON message bodies and print one JSON verdict per line", cmdValidate},
+	"test":        {"run the events.d test suites", cmdTest},
+	"run":         {"consume SQS, validate, persist to DynamoDB (the worker)", cmdRun},
+	"provision":   {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
+	"send":        {"send generated events to a queue", cmdSend},
+	"stats":       {"count a table's items by type, version and status, and queue depths", cmdStats},
+	"diff":        {"replay a corpus under old and new rules and print every changed verdict", cmdDiff},
+	"schema":      {"print the JSON Schema of the events.d file format", cmdSchema},
+	"healthcheck": {"exit 0 when a running worker answers ready (a container health check)", cmdHealthcheck},
+	"version":     {"print the version", cmdVersion},
 }
 
 func main() {
