@@ -3,9 +3,9 @@ package main
 import (
 	"bufio"
 	"debug/elf"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -177,7 +177,7 @@ func (g *generator) value(f *fieldSchema, path string) any {
 
 // when is a time drawn from r, so that a seed always generates the same events.
 func (g *generator) when() time.Time {
-	return genEpoch.Add(time.Duration(g.r.Int64N(int64(365 * 24 * time.Hour / time.Second))) * time.Second)
+	return genEpoch.Add(time.Duration(g.r.Int64N(int64(365*24*time.Hour/time.Second))) * time.Second)
 }
 
 var genEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
