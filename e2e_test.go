@@ -399,6 +399,11 @@ func TestEndToEnd(t *testing.T) {
 	if n := s.queueCount(t, s.dlqURL); n != 0 {
 		t.Errorf("%d messages in the DLQ, want 0", n)
 	}
+	// The queue's visibility timeout (30 s) is not the configured one (60 s): the worker
+	// says so and extends at half the shorter.
+	if l := p.lines("the queue's visibility timeout differs from visibility_timeout; extending at half the shorter"); len(l) != 1 {
+		t.Errorf("visibility mismatch not reported: %v", l)
+	}
 	stopped := p.lines("stopped")
 	if len(stopped) != 1 {
 		t.Fatalf("no summary line")

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
@@ -26,10 +29,20 @@ func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsC
 	sqsAPI := sqs.NewFromConfig(awsCfg)
 	ddbAPI := dynamodb.NewFromConfig(awsCfg)
 	var sources []worker.SourceConfig
+	visibility := cfg.VisibilityTimeout
 	for _, s := range cfg.Sources {
 		url, err := sqsqueue.ResolveURL(ctx, sqsAPI, s.QueueURL, cfg.CallTimeout)
 		if err != nil {
 			return nil, err
+		}
+		if vt, err := queueVisibility(ctx, sqsAPI, url, cfg.CallTimeout); err != nil {
+			log.Warn("cannot read the queue's visibility timeout; using the configured one",
+				slog.String("queue", url), slog.String("error", err.Error()))
+		} else if vt != visibility {
+			// Extensions must come before the queue's own timeout ends: follow the queue.
+			log.Warn("the queue's visibility timeout differs from visibility_timeout; extending at half the shorter",
+				slog.String("queue", url), slog.Duration("queue_visibility", vt), slog.Duration("visibility_timeout", cfg.VisibilityTimeout))
+			visibility = min(visibility, vt)
 		}
 		q := sqsqueue.New(sqsAPI, url, sqsqueue.Options{WaitTime: cfg.ReceiveWait, CallTimeout: cfg.CallTimeout})
 		sources = append(sources, worker.SourceConfig{Source: q, Pollers: s.Concurrency})
@@ -48,7 +61,7 @@ func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsC
 		Workers:           cfg.Workers,
 		MaxInFlight:       cfg.MaxInFlight,
 		GracePeriod:       cfg.GracePeriod,
-		VisibilityTimeout: cfg.VisibilityTimeout,
+		VisibilityTimeout: visibility,
 		ReceiveTimeout:    cfg.ReceiveWait + cfg.CallTimeout,
 		CallTimeout:       cfg.CallTimeout,
 	})
@@ -56,6 +69,22 @@ func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsC
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	return w, nil
+}
+
+// queueVisibility reads a queue's default visibility timeout.
+func queueVisibility(ctx context.Context, api *sqs.Client, url string, timeout time.Duration) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameVisibilityTimeout}})
+	if err != nil {
+		return 0, fmt.Errorf("queue attributes: %w", err)
+	}
+	secs, err := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameVisibilityTimeout)])
+	if err != nil {
+		return 0, fmt.Errorf("queue attributes: VisibilityTimeout: %w", err)
+	}
+	return time.Duration(secs) * time.Second, nil
 }
 
 // withConnectionPool keeps up to idle connections per endpoint open: the worker makes
