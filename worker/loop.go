@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -141,9 +142,24 @@ func (w *Worker) work(ctx context.Context, sem *semaphore.Weighted) {
 			w.release(j, sem)
 			continue
 		}
-		f := w.process(j)
-		w.settle(j, f, sem)
+		w.handle(j, sem)
 	}
+}
+
+// handle processes and settles one message. A panic while processing is an outcome
+// (see decide); one while settling (a bug in an adapter or here) is logged, and the
+// message is left to reappear when its visibility timeout ends.
+func (w *Worker) handle(j *job, sem *semaphore.Weighted) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.untrack(j)
+			w.stats.count(Panicked)
+			// Its in-flight slot is not given back: it may already have been.
+			w.log.Error("panic while settling a message: it will be delivered again after its visibility timeout",
+				slog.String("message_id", j.msg.ID), slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	w.settle(j, w.process(j), sem)
 }
 
 // process evaluates a message and writes its item; it recovers a panic into facts.

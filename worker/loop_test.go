@@ -550,3 +550,37 @@ func TestReceiveFatalFailsReadiness(t *testing.T) {
 	waitFor(t, "draining", func() bool { err := r.w.Ready(); return err != nil && strings.Contains(err.Error(), "draining") })
 	r.stop()
 }
+
+// panickyDLQ panics on its first Send, then delegates.
+type panickyDLQ struct {
+	worker.DeadLetter
+	once sync.Once
+}
+
+func (p *panickyDLQ) Send(ctx context.Context, source string, msg worker.Message, attrs map[string]string) error {
+	p.once.Do(func() { panic("dlq adapter bug") })
+	return p.DeadLetter.Send(ctx, source, msg, attrs)
+}
+
+// A panic in the dead-letter adapter does not crash the worker: the message is retried.
+func TestDeadLetterPanicRetries(t *testing.T) {
+	var dlq *panickyDLQ
+	r := newRig(t)
+	dlq = &panickyDLQ{DeadLetter: r.dlq}
+	w, err := worker.New(worker.Config{Engine: r.eng, Sink: r.table, DeadLetter: dlq, Decode: decodeJSON,
+		Sources: []worker.SourceConfig{{Source: r.queue}}, Now: r.clock.Now, Rand: func() float64 { return 0.5 },
+		Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.w = w
+	r.queue.Enqueue(event("dp-1", "rule"), nil)
+	r.start()
+	waitFor(t, "retry", func() bool { return len(r.queue.VisibilityChanges()) == 1 })
+	if c := r.queue.VisibilityChanges()[0]; c.Delay != 27*time.Second {
+		t.Errorf("change = %+v", c)
+	}
+	r.clock.Advance(27 * time.Second)
+	waitFor(t, "dead letter", func() bool { return len(r.dlq.DeadLetters()) == 1 && r.queue.Len() == 0 })
+	r.stop()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -187,11 +188,21 @@ func (w *Worker) deadLetter(j *job, v *engine.Verdict, a action) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.CallTimeout)
 	defer cancel()
-	err := w.cfg.DeadLetter.Send(ctx, j.src.Name(), j.msg, attrs)
+	err := w.sendDeadLetter(ctx, j, attrs)
 	if err == nil {
 		w.stats.deadLettered.Add(1)
 	}
 	return err
+}
+
+// sendDeadLetter calls DeadLetter.Send, turning a panic into a retryable error.
+func (w *Worker) sendDeadLetter(ctx context.Context, j *job, attrs map[string]string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &RetryableError{Err: &panicError{value: r, stack: string(debug.Stack())}}
+		}
+	}()
+	return w.cfg.DeadLetter.Send(ctx, j.src.Name(), j.msg, attrs)
 }
 
 // logOutcome writes the one log line of a settled message; bodies are never logged.
