@@ -417,24 +417,24 @@ func TestDuplicateStoredOnce(t *testing.T) {
 // its visibility extended, so it is not delivered twice.
 func TestVisibilityExtended(t *testing.T) {
 	r := newRig(t, func(c *worker.Config, qo *workertest.QueueOptions) {
-		c.VisibilityTimeout = 200 * time.Millisecond
+		c.VisibilityTimeout = 400 * time.Millisecond
 		c.Now = nil
-		qo.VisibilityTimeout = 200 * time.Millisecond
+		qo.VisibilityTimeout = 400 * time.Millisecond
 		qo.Clock = nil
 	})
 	r.queue.Enqueue(event("slow", "block"), nil)
 	r.start()
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(1300 * time.Millisecond)
 	close(r.eng.block)
 	waitFor(t, "ack", func() bool { return r.queue.Len() == 0 })
 	r.stop()
 	changes := r.queue.VisibilityChanges()
 	if len(changes) < 3 {
-		t.Errorf("%d extensions in 700 ms with a 200 ms timeout, want ≥ 3", len(changes))
+		t.Errorf("%d extensions in 1.3 s with a 400 ms timeout, want ≥ 3", len(changes))
 	}
 	for _, c := range changes {
-		if c.Delay != 200*time.Millisecond || c.ReceiveCount != 1 {
-			t.Errorf("change %+v, want +200ms on the first delivery", c)
+		if c.Delay != 400*time.Millisecond || c.ReceiveCount != 1 {
+			t.Errorf("change %+v, want +400ms on the first delivery", c)
 		}
 	}
 	if n := r.eng.evaluations("slow"); n != 1 {
