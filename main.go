@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"provision":   {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
 	"send":        {"send generated events to a queue", cmdSend},
 	"stats":       {"count a table's items by type, version and status, and queue depths", cmdStats},
+	"redrive":     {"move messages from a dead-letter queue back to its queue", cmdRedrive},
 	"diff":        {"replay a corpus under old and new rules and print every changed verdict", cmdDiff},
 	"schema":      {"print the JSON Schema of the events.d file format", cmdSchema},
 	"healthcheck": {"exit 0 when a running worker answers ready (a container health check)", cmdHealthcheck},
