@@ -11,12 +11,10 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"eventproc/adapters/awsclient"
 	"eventproc/config"
-	"eventproc/engine"
 	"eventproc/worker"
 )
 
@@ -68,9 +66,13 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
 
-	rs, diags := engine.Load(os.DirFS(cfg.Rules))
+	rs, diags, err := loadRules(cfg.Rules, cfg.Envelope)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "eventproc run: %v\n", err)
+		return 1
+	}
 	for _, d := range diags {
-		fmt.Fprintf(env.stderr, "%s/%s\n", strings.TrimSuffix(cfg.Rules, "/"), d)
+		fmt.Fprintln(env.stderr, d)
 	}
 	if rs == nil || diags.HasErrors() {
 		fmt.Fprintf(env.stderr, "eventproc run: %s has errors\n", cfg.Rules)

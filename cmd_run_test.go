@@ -36,6 +36,10 @@ func TestRunUsageAndConfigErrors(t *testing.T) {
 			[]string{"EVENTPROC_LOG_LEVL=debug"}, 2, []string{
 				"3 problems", `--workers="x": not an integer`, `--grace-period="soon": not a duration`,
 				`unknown environment variable EVENTPROC_LOG_LEVL (did you mean "EVENTPROC_LOG_LEVEL"?)`}},
+		{"missing rules", []string{"run", "--queue-url", "http://q", "--rules", filepath.Join(badRules, "nope")}, nil, 1, []string{
+			"eventproc run: rules:", "no such file"}},
+		{"unknown envelope", []string{"run", "--queue-url", "http://q", "--rules", "events.d"}, []string{"EVENTPROC_ENVELOPE=nope"}, 1, []string{
+			"[unknown-envelope]", "events.d has errors"}},
 		{"rules with errors", []string{"run", "--queue-url", "http://q", "--rules", badRules}, nil, 1, []string{
 			badRules + "/envelope.yaml:", "[yaml-syntax]", "has errors"}},
 	} {

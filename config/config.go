@@ -34,6 +34,7 @@ type Source struct {
 type Config struct {
 	Sources           []Source
 	Rules             string
+	Envelope          string // "" for events.d's default envelope
 	PersistMode       string // "batch" or "conditional"
 	Workers           int
 	MaxInFlight       int
@@ -177,6 +178,7 @@ func Load(in Input) (*Config, error) {
 	c := &Config{File: file, Origin: origin}
 	where := func(key string) string { return origin[key] }
 	c.Rules = getString(k, "rules", where, add)
+	c.Envelope = getString(k, "envelope", where, add)
 	c.PersistMode = getString(k, "persist.mode", where, add)
 	c.Workers = int(getInt(k, "workers", where, add))
 	c.MaxInFlight = int(getInt(k, "max_in_flight", where, add))

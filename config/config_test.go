@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		Sources: []Source{{QueueURL: q1, Concurrency: 4}}, Rules: "events.d", PersistMode: "batch",
+		Sources: []Source{{QueueURL: q1, Concurrency: 4}}, Rules: "events.d", Envelope: "", PersistMode: "batch",
 		Workers: 256, MaxInFlight: 1000, GracePeriod: 30 * time.Second, VisibilityTimeout: 60 * time.Second,
 		CallTimeout: 10 * time.Second, ReceiveWait: 20 * time.Second, LogLevel: "info", LogFormat: "auto", HTTPAddr: ":9090",
 	}
@@ -70,9 +70,9 @@ persist:
 				t.Errorf("origin of workers = %q", c.Origin["workers"])
 			}
 		}},
-		{"env over file", []string{"EVENTPROC_WORKERS=16", "EVENTPROC_LOG_LEVEL=warn", "EVENTPROC_CONCURRENCY=3"}, nil,
+		{"env over file", []string{"EVENTPROC_WORKERS=16", "EVENTPROC_LOG_LEVEL=warn", "EVENTPROC_CONCURRENCY=3", "EVENTPROC_ENVELOPE=cloudevents"}, nil,
 			func(t *testing.T, c *Config) {
-				if c.Workers != 16 || c.LogLevel != "warn" || c.LogFormat != "json" || c.Sources[1].Concurrency != 3 {
+				if c.Workers != 16 || c.LogLevel != "warn" || c.LogFormat != "json" || c.Sources[1].Concurrency != 3 || c.Envelope != "cloudevents" {
 					t.Errorf("config = %+v", c)
 				}
 				if c.Origin["workers"] != "EVENTPROC_WORKERS" {

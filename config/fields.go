@@ -33,6 +33,7 @@ var fields = []field{
 	{key: "sources", kind: kSources, usage: "queues to consume: a list of {queue_url, concurrency}; as a string, comma-separated URL[=CONCURRENCY]"},
 	{key: "concurrency", kind: kInt, def: int64(4), min: 1, max: 100, usage: "long polls at once per source, unless the source says"},
 	{key: "rules", kind: kString, def: "events.d", usage: "the events.d directory"},
+	{key: "envelope", kind: kString, usage: "the envelope to use when events.d declares several (default: the one marked default)"},
 	{key: "persist.mode", kind: kString, def: "batch", enum: []string{"batch", "conditional"},
 		usage: "batch: BatchWriteItem upserts (last write wins); conditional: PutItem first-write-wins"},
 	{key: "workers", kind: kInt, def: int64(256), min: 1, max: 10000, usage: "messages evaluated and settled at once"},
