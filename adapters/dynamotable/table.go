@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"eventproc/worker"
 )
@@ -182,6 +183,15 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 		out, err := t.api.BatchWriteItem(cctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
 		cancel()
 		if err != nil {
+			if pending := pendingIndexes(req, byKey, items); len(pending) > 1 && isValidation(err) {
+				// One item DynamoDB refuses (over 400 KB, a number out of range, nested
+				// too deeply) fails the whole call: write each on its own, so that only
+				// the bad ones fail and their neighbours are stored.
+				for _, r := range pending {
+					t.batchWrite(ctx, items, []int{r}, avs, errs)
+				}
+				return
+			}
 			err = classify(fmt.Errorf("batch write %d items: %w", countRequests(req), err))
 			for _, r := range pendingIndexes(req, byKey, items) {
 				errs[r] = err
@@ -210,6 +220,13 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
+}
+
+// isValidation reports whether DynamoDB refused a request as invalid
+// (ValidationException): something in it, not the service, is at fault.
+func isValidation(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException"
 }
 
 func countRequests(req map[string][]types.WriteRequest) int {
