@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -45,7 +46,8 @@ func BenchmarkDrain(b *testing.B) {
 		lat := &latencies{}
 		awsCfg.APIOptions = append(awsCfg.APIOptions, lat.middleware)
 		ctx, cancel := context.WithCancel(context.Background())
-		w, err := newWorker(ctx, cfg, rs, awsCfg, slog.New(slog.DiscardHandler))
+		// Logged as `eventproc run` logs (JSON, info: a line per message), into io.Discard.
+		w, err := newWorker(ctx, cfg, rs, awsCfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 		if err != nil {
 			b.Fatal(err)
 		}
