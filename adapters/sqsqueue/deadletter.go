@@ -72,12 +72,89 @@ func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message
 	_, err = d.api.SendMessage(cctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(dlq),
 		MessageBody:       aws.String(msg.Body),
-		MessageAttributes: messageAttributes(attrs),
+		MessageAttributes: fitAttributes(messageAttributes(attrs), MaxMessageBytes-len(msg.Body)),
 	})
 	if err != nil {
 		return classify(fmt.Errorf("dead-letter message %s to %s: %w", msg.ID, dlq, err))
 	}
 	return nil
+}
+
+// MaxMessageBytes is SQS's limit on a message: its body plus, for every message
+// attribute, the bytes of its name, data type and value.
+const MaxMessageBytes = 1 << 20
+
+// attrPriority orders the dead-letter attributes from the most to the least telling:
+// when a message is too large to carry them all, the last go first.
+var attrPriority = []string{"outcome", "error", "attempts", "event_id", "event_type", "rule", "rule_position",
+	"schema_version", "last_failure", "first_failure", moreAttrs}
+
+// fitAttributes trims attrs so that they take at most budget bytes of the message:
+// outcome first, then the error — cut to leave room for the rest, or to what is left,
+// but never under 64 bytes — then the others, from the most telling, while they fit. A
+// body that leaves no room is sent without attributes; the worker's log line keeps the
+// reason.
+func fitAttributes(attrs map[string]types.MessageAttributeValue, budget int) map[string]types.MessageAttributeValue {
+	size := func(name string, v types.MessageAttributeValue) int {
+		return len(name) + len(aws.ToString(v.DataType)) + len(aws.ToString(v.StringValue))
+	}
+	total := 0
+	for n, v := range attrs {
+		total += size(n, v)
+	}
+	if total <= budget {
+		return attrs
+	}
+	var others []string
+	for _, n := range attrPriority {
+		if _, ok := attrs[n]; ok && n != "outcome" && n != "error" {
+			others = append(others, n)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(attrs)) {
+		if !slices.Contains(attrPriority, n) {
+			others = append(others, n)
+		}
+	}
+	out := map[string]types.MessageAttributeValue{}
+	left := budget
+	add := func(n string, v types.MessageAttributeValue) {
+		if sz := size(n, v); sz <= left {
+			out[n] = v
+			left -= sz
+		}
+	}
+	if v, ok := attrs["outcome"]; ok {
+		add("outcome", v)
+	}
+	if v, ok := attrs["error"]; ok {
+		small := 0
+		for _, n := range others {
+			small += size(n, attrs[n])
+		}
+		const minError = 64
+		overhead := len("error") + len("String") + len("…")
+		room := left - small
+		if room < minError+overhead {
+			room = left // no room for both: the error before the rest
+		}
+		if size("error", v) <= room {
+			add("error", v)
+		} else if n := room - overhead; n >= minError {
+			e := aws.ToString(v.StringValue)
+			for n > 0 && !utf8.RuneStart(e[n]) {
+				n--
+			}
+			add("error", stringAttr(e[:n]+"…"))
+		}
+	}
+	for _, n := range others {
+		add(n, attrs[n])
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // messageAttributes converts attrs to at most ten String message attributes.

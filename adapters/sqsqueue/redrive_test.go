@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -177,5 +178,46 @@ func TestRedriveNeverDeletesUnsent(t *testing.T) {
 	}
 	if n := depth(t, c, q.DeadLetterURL); n != 4 {
 		t.Errorf("%d messages in the dead-letter queue after a failed redrive, want 4", n)
+	}
+}
+
+// TestDeadLetterLargeMessage: a message near SQS's size limit is dead-lettered with as
+// many of its reason attributes as fit (the error cut first), and one at the limit
+// without any, rather than being refused for ever.
+func TestDeadLetterLargeMessage(t *testing.T) {
+	t.Parallel()
+	e := awstest.Shared(t)
+	c := e.SQSClient()
+	p := provision(t, c, ProvisionOptions{MaxAttempts: 3})
+	dl := NewDeadLetter(c, DeadLetterOptions{})
+	attrs := map[string]string{"outcome": "exhausted", "error": strings.Repeat("e", 1000), "attempts": "3",
+		"event_id": "id-1", "event_type": "t", "last_failure": "2026-01-01T00:00:00Z", "first_failure": "2026-01-01T00:00:00Z"}
+	for _, tc := range []struct {
+		size      int
+		wantAttrs []string
+	}{
+		{MaxMessageBytes - 400, []string{"outcome", "error", "attempts", "event_id", "event_type", "last_failure", "first_failure"}},
+		{MaxMessageBytes - 60, []string{"outcome", "attempts", "event_id"}},
+		{MaxMessageBytes - 1, nil},
+	} {
+		body := strings.Repeat("b", tc.size)
+		if err := dl.Send(context.Background(), p.URL, worker.Message{ID: "m", Body: body}, maps.Clone(attrs)); err != nil {
+			t.Fatalf("dead-letter %d bytes: %v", tc.size, err)
+		}
+		got := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second}), 1)[0]
+		if len(got.Body) != tc.size {
+			t.Errorf("body of %d bytes came back as %d", tc.size, len(got.Body))
+		}
+		names := slices.Sorted(maps.Keys(got.Attributes))
+		want := slices.Sorted(slices.Values(tc.wantAttrs))
+		if !slices.Equal(names, want) {
+			t.Errorf("%d bytes: attributes %v, want %v", tc.size, names, want)
+		}
+		if e := got.Attributes["error"]; tc.size == MaxMessageBytes-400 && (len(e) >= 1000 || len(e) < 64) {
+			t.Errorf("error attribute of %d bytes, want it cut to fit", len(e))
+		}
+		if _, err := New(c, p.DeadLetterURL, Options{}).Ack(context.Background(), []worker.Message{got}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
