@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 RULES ?= events.d
 
-.PHONY: help build test check bench fuzz up down run send-events demo clean
+.PHONY: help build test reliability check bench fuzz up down run send-events demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: node_modules ## run every test: unit, golden, shipped suites, binary, emul
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz FUZZTIME=10s
+
+reliability: node_modules ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
+	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' . 2>&1 | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
 
 check: ## lint the shipped events.d (load, compile, run its test suites)
 	$(GO) run . check --rules $(RULES)
