@@ -35,14 +35,17 @@ type facts struct {
 	putErr   error
 	buildErr error
 	panic    *panicError
+
+	deadLettered bool  // a dead-letter send was made (dlqErr is its result)
+	dlqErr       error
 }
 
-// action is what is done with a message: exactly one of deadLetter+ack, ack, or a
-// visibility change.
+// action is what is done with a message: a dead-letter send (then decide again), an
+// ack, or a visibility change.
 type action struct {
 	outcome    Outcome
 	reason     string
-	deadLetter bool // send to the source's DLQ, then ack
+	deadLetter bool // send to the source's DLQ; decide again with the result
 	ack        bool
 	visibility bool // change the visibility to delay
 	delay      time.Duration
@@ -50,7 +53,9 @@ type action struct {
 }
 
 // decide maps what happened to a message to what is done with it. It is the only place
-// where outcomes are decided; README.md's outcome table describes it.
+// where outcomes are decided; README.md's outcome table describes it. A message to
+// dead-letter is decided twice: before the send (deadLetter) and after it (ack, or a
+// retry or a pause when the dead-letter queue refused it).
 //
 // attempt is the message's receive count, stopped says that the grace period has run
 // out (a failure then is ours, not the infrastructure's), u drives the retry jitter.
@@ -59,57 +64,61 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	if f.verdict != nil {
 		retry = f.verdict.Retry
 	}
+	var a action
 	var pe *panicError
 	switch {
 	case f.panic != nil:
-		return action{outcome: Panicked, reason: f.panic.Error(), deadLetter: true}
+		a = action{outcome: Panicked, reason: f.panic.Error(), deadLetter: true}
 	case f.verdict.Outcome == engine.RuleFailed:
-		return action{outcome: RuleFailed, reason: f.verdict.Reason(), deadLetter: true}
+		a = action{outcome: RuleFailed, reason: f.verdict.Reason(), deadLetter: true}
 	case f.buildErr != nil:
-		return action{outcome: Broken, reason: f.buildErr.Error(), deadLetter: true}
+		a = action{outcome: Broken, reason: f.buildErr.Error(), deadLetter: true}
 	case !f.wrote:
 		// Not reached: every Valid or Invalid verdict writes an item.
-		return action{outcome: Broken, reason: "verdict " + f.verdict.Outcome.String() + " wrote nothing", deadLetter: true}
+		a = action{outcome: Broken, reason: "verdict " + f.verdict.Outcome.String() + " wrote nothing", deadLetter: true}
 	case f.putErr == nil && f.verdict.Outcome == engine.Valid:
-		return action{outcome: Processed, ack: true}
+		a = action{outcome: Processed, ack: true}
 	case f.putErr == nil:
-		return action{outcome: Rejected, reason: f.verdict.Reason(), ack: true}
+		a = action{outcome: Rejected, reason: f.verdict.Reason(), ack: true}
 	case stopped:
-		return action{outcome: Released, reason: f.putErr.Error(), visibility: true}
+		a = action{outcome: Released, reason: f.putErr.Error(), visibility: true}
 	case IsFatal(f.putErr):
-		return action{outcome: Fatal, reason: f.putErr.Error(), visibility: true, fatal: f.putErr}
+		a = action{outcome: Fatal, reason: f.putErr.Error(), visibility: true, fatal: f.putErr}
 	case errors.As(f.putErr, &pe):
-		return action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
+		a = action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
 	case retry.Exhausted(attempt):
 		// Any other error counts as retryable: an unclassified failure is not proof
 		// that retrying is useless.
-		return action{outcome: Exhausted, reason: f.putErr.Error(), deadLetter: true}
+		a = action{outcome: Exhausted, reason: f.putErr.Error(), deadLetter: true}
 	default:
-		return action{outcome: Retry, reason: f.putErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
+		a = action{outcome: Retry, reason: f.putErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
 	}
+	if !a.deadLetter || !f.deadLettered {
+		return a
+	}
+	switch {
+	case f.dlqErr == nil:
+		a.deadLetter, a.ack = false, true
+	case IsFatal(f.dlqErr):
+		a = action{outcome: Fatal, reason: "dead-letter: " + f.dlqErr.Error(), visibility: true, fatal: f.dlqErr}
+	default:
+		// The dead-letter queue refused it for now: the whole message is tried again
+		// later (it comes back and is dead-lettered then).
+		a = action{outcome: Retry, reason: "dead-letter: " + f.dlqErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
+	}
+	return a
 }
 
 // settle decides a processed message's outcome and carries it out.
 func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 	stopped := w.hardCtx.Err() != nil
-	a := decide(f, j.msg.ReceiveCount, stopped, w.cfg.Rand())
+	u := w.cfg.Rand()
+	a := decide(f, j.msg.ReceiveCount, stopped, u)
 	w.untrack(j)
 	if a.deadLetter {
-		err := w.deadLetter(j, f.verdict, a)
-		switch {
-		case err == nil:
-			a.ack = true
-		case IsFatal(err):
-			a = action{outcome: Fatal, reason: "dead-letter: " + err.Error(), visibility: true, fatal: err}
-		default:
-			// The DLQ refused it for now: try the whole message again later.
-			retry := engine.DefaultRetry
-			if f.verdict != nil {
-				retry = f.verdict.Retry
-			}
-			a = action{outcome: Retry, reason: "dead-letter: " + err.Error(), visibility: true,
-				delay: retry.Delay(j.msg.ReceiveCount, w.cfg.Rand())}
-		}
+		f.deadLettered = true
+		f.dlqErr = w.deadLetter(j, f.verdict, a)
+		a = decide(f, j.msg.ReceiveCount, stopped, u)
 	}
 	if a.fatal != nil {
 		w.brk.trip(a.fatal)

@@ -47,6 +47,14 @@ func TestDecide(t *testing.T) {
 			action{outcome: Panicked, reason: "panic: nil map", deadLetter: true}},
 		{"item not buildable", facts{verdict: valid, buildErr: errors.New("no key")}, 1, false,
 			action{outcome: Broken, reason: "no key", deadLetter: true}},
+		{"dead-lettered: ack", facts{verdict: ruleFailed, deadLettered: true}, 1, false,
+			action{outcome: RuleFailed, reason: "rule x failed", ack: true}},
+		{"exhausted, dead-lettered: ack", facts{verdict: valid, wrote: true, putErr: retryable, deadLettered: true}, 3, false,
+			action{outcome: Exhausted, reason: retryable.Error(), ack: true}},
+		{"dead-letter refused for now: retry", facts{verdict: ruleFailed, deadLettered: true, dlqErr: retryable}, 2, false,
+			action{outcome: Retry, reason: "dead-letter: " + retryable.Error(), visibility: true, delay: 22500 * time.Millisecond}},
+		{"dead-letter queue missing: pause", facts{verdict: valid, wrote: true, putErr: retryable, deadLettered: true, dlqErr: fatal}, 3, false,
+			action{outcome: Fatal, reason: "dead-letter: " + fatal.Error(), visibility: true, fatal: fatal}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
