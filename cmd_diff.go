@@ -155,12 +155,13 @@ type differ struct {
 	newlyPassing map[string]int
 }
 
-// verdictSummary is what the comparison looks at: the outcome, the failing rules (or
-// the error kind), and a valid event's key (a changed key breaks idempotency).
+// verdictSummary is what the comparison looks at: the outcome, the failing rules and
+// warnings (or the kind of error), and a valid event's table, key and attributes (a
+// changed key breaks idempotency).
 type verdictSummary struct {
-	state string   // valid, invalid, rule_failed
-	rules []string // violated rule ids, or the error
-	key   string
+	state   string   // valid, invalid, rule_failed
+	rules   []string // violated rule ids, "(warning) id", or the kind of error
+	persist string
 }
 
 func summarize(v *engine.Verdict) verdictSummary {
@@ -168,9 +169,13 @@ func summarize(v *engine.Verdict) verdictSummary {
 	for _, x := range v.Violations {
 		s.rules = append(s.rules, x.Rule)
 	}
+	for _, x := range v.Warnings {
+		s.rules = append(s.rules, "(warning) "+x.Rule)
+	}
 	if v.Err != nil && len(v.Violations) == 0 {
 		var ue *engine.UnknownTypeError
 		var de *engine.DecodeError
+		var re *engine.RuleError
 		switch {
 		case errors.As(v.Err, &ue) && ue.Version != "":
 			s.rules = append(s.rules, "(unknown version)")
@@ -178,40 +183,29 @@ func summarize(v *engine.Verdict) verdictSummary {
 			s.rules = append(s.rules, "(unknown type)")
 		case errors.As(v.Err, &de):
 			s.rules = append(s.rules, "(undecodable)")
+		case errors.As(v.Err, &re):
+			s.rules = append(s.rules, "(rule "+re.Rule+" failed to evaluate)")
 		default:
 			s.rules = append(s.rules, "("+v.Err.Error()+")")
 		}
 	}
 	sort.Strings(s.rules)
-	if v.Persist != nil {
-		s.key = fmt.Sprint(v.Persist.Key)
+	if p := v.Persist; p != nil {
+		s.persist = fmt.Sprintf("table %s key %v attributes %v", p.Table, p.Key, p.Attributes)
 	}
 	return s
 }
 
 func (d *differ) stream(ctx context.Context, name string, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 64<<10)
 	line := 0
-	for {
-		b, err := br.ReadBytes('\n')
-		if len(b) > 0 {
-			line++
-			if len(b) > maxLine {
-				fmt.Fprintf(d.out, "%s:%d: skipped: longer than %d bytes\n", name, line, maxLine-1)
-			} else {
-				d.compare(ctx, name, line, strings.TrimRight(string(b), "\r\n"))
-			}
+	return forEachLine(ctx, r, func(body string, tooLong bool) {
+		line++
+		if tooLong {
+			fmt.Fprintf(d.out, "%s:%d: skipped: longer than %d bytes\n", name, line, maxLine-1)
+			return
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+		d.compare(ctx, name, line, body)
+	})
 }
 
 func (d *differ) compare(ctx context.Context, name string, line int, body string) {
@@ -219,7 +213,7 @@ func (d *differ) compare(ctx context.Context, name string, line int, body string
 	ov, nv := d.old.Evaluate(ctx, body), d.new.Evaluate(ctx, body)
 	o, n := summarize(ov), summarize(nv)
 	transition := o.state + " → " + n.state
-	same := o.state == n.state && strings.Join(o.rules, ",") == strings.Join(n.rules, ",") && o.key == n.key
+	same := o.state == n.state && strings.Join(o.rules, ",") == strings.Join(n.rules, ",") && o.persist == n.persist
 	if same {
 		d.transitions[transition+" (unchanged)"]++
 		return
@@ -241,8 +235,8 @@ func (d *differ) compare(ctx context.Context, name string, line int, body string
 	if len(passing) > 0 {
 		fmt.Fprintf(d.out, "; newly passing: %s", strings.Join(passing, ", "))
 	}
-	if o.key != n.key && o.key != "" && n.key != "" {
-		fmt.Fprintf(d.out, "; key changes from %s to %s", o.key, n.key)
+	if o.persist != n.persist && o.persist != "" && n.persist != "" {
+		fmt.Fprintf(d.out, "; storage changes from %s to %s", o.persist, n.persist)
 	}
 	fmt.Fprintln(d.out)
 }

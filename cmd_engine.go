@@ -111,46 +111,52 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc check: %v\n", err)
 		return 2
 	}
-	cases, failed := 0, 0
-	if rs != nil {
-		// Every envelope (or the one asked for): its compilation and its suites.
-		names := rs.EnvelopeNames()
-		if *envelope != "" {
-			names = names[:1]
+	// Every envelope (or the one asked for): its compilation and its suites.
+	names := []string{*envelope}
+	if *envelope == "" {
+		def := ""
+		if rs != nil {
+			def = rs.EnvelopeNames()[0]
 		}
-		seen := map[string]bool{}
-		for _, d := range diags {
-			seen[d.String()] = true
-		}
-		for i, name := range names {
-			ers := rs
-			if i > 0 {
-				var more engine.Diagnostics
-				ers, more, _ = loadRules(*rules, name)
-				for _, d := range more {
-					if !seen[d.String()] {
-						seen[d.String()] = true
-						d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
-						diags = append(diags, d)
-					}
-				}
-				if ers == nil {
-					continue
-				}
-			}
-			results := ers.Test(ctx)
-			cases += len(results)
-			for _, r := range results {
-				if !r.Passed {
-					failed++
-					r.Pos.File = joinPath(*rules, r.Pos.File)
-					diags = append(diags, engine.Diagnostic{Pos: r.Pos, Severity: engine.Error, Code: "test-failed",
-						Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
-				}
+		for _, n := range engine.ListEnvelopes(os.DirFS(*rules)) {
+			if n != def {
+				names = append(names, n)
 			}
 		}
-		diags.Sort()
 	}
+	seen := map[string]bool{}
+	for _, d := range diags {
+		seen[d.String()] = true
+	}
+	cases, failed := 0, 0
+	for i, name := range names {
+		ers := rs
+		if i > 0 {
+			var more engine.Diagnostics
+			ers, more, _ = loadRules(*rules, name)
+			for _, d := range more {
+				if !seen[d.String()] {
+					seen[d.String()] = true
+					d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
+					diags = append(diags, d)
+				}
+			}
+		}
+		if ers == nil {
+			continue
+		}
+		results := ers.Test(ctx)
+		cases += len(results)
+		for _, r := range results {
+			if !r.Passed {
+				failed++
+				r.Pos.File = joinPath(*rules, r.Pos.File)
+				diags = append(diags, engine.Diagnostic{Pos: r.Pos, Severity: engine.Error, Code: "test-failed",
+					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
+			}
+		}
+	}
+	diags.Sort()
 	errs, warns := 0, 0
 	for _, d := range diags {
 		if d.Severity == engine.Error {
@@ -436,28 +442,39 @@ type validator struct {
 
 // stream validates one NDJSON input, line by line, in constant memory.
 func (v *validator) stream(ctx context.Context, r io.Reader) error {
+	return forEachLine(ctx, r, func(line string, tooLong bool) {
+		if tooLong {
+			v.emitTooLong()
+			return
+		}
+		v.emit(ctx, line)
+	})
+}
+
+// forEachLine calls fn with each line of r, without its line ending, in constant
+// memory: a line longer than maxLine is skipped and reported with tooLong.
+func forEachLine(ctx context.Context, r io.Reader, fn func(line string, tooLong bool)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var long []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(long)+len(chunk) <= maxLine {
-				long = append(long, chunk...)
-			} else {
-				long = long[:0:0]
-				long = append(long, 0) // marker: too long
-				if err := v.skipRest(br); err != nil {
+			if len(long)+len(chunk) > maxLine {
+				if err := skipLine(br); err != nil {
 					return err
 				}
-				v.emitTooLong()
-				long = nil
+				fn("", true)
+				long = long[:0]
+			} else {
+				long = append(long, chunk...)
 			}
 			continue
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof {
 			return err
 		}
-		if len(chunk) == 0 && errors.Is(err, io.EOF) && len(long) == 0 {
+		if len(chunk) == 0 && eof && len(long) == 0 {
 			return nil
 		}
 		line := chunk
@@ -466,13 +483,12 @@ func (v *validator) stream(ctx context.Context, r io.Reader) error {
 			line = long
 		}
 		if len(line) > maxLine {
-			v.emitTooLong()
+			fn("", true)
 		} else {
-			body := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
-			v.emit(ctx, body)
+			fn(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"), false)
 		}
 		long = long[:0]
-		if errors.Is(err, io.EOF) {
+		if eof {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -481,7 +497,8 @@ func (v *validator) stream(ctx context.Context, r io.Reader) error {
 	}
 }
 
-func (v *validator) skipRest(br *bufio.Reader) error {
+// skipLine reads past the rest of the current line.
+func skipLine(br *bufio.Reader) error {
 	for {
 		_, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {

@@ -29,22 +29,34 @@ type compatChange struct {
 	msg      string
 }
 
-func (l *loader) checkCompat(ts *typeSpec) {
-	if ts.compat == compatNone {
+// compatOf is the compatibility mode of a type (declared in one of its files).
+func (l *loader) compatOf(name string) string {
+	for _, ts := range l.types {
+		if ts.name == name && ts.compat != compatNone {
+			return ts.compat
+		}
+	}
+	return compatNone
+}
+
+// checkCompat compares each version of a type (versions: every version, over its
+// files, in declaration order) with the one it follows.
+func (l *loader) checkCompat(typeName, mode string, versions []*versionSpec) {
+	if mode == compatNone {
 		return
 	}
-	wantBack := ts.compat == compatBackward || ts.compat == compatFull
-	wantFwd := ts.compat == compatForward || ts.compat == compatFull
-	for i, v := range ts.versions {
+	wantBack := mode == compatBackward || mode == compatFull
+	wantFwd := mode == compatForward || mode == compatFull
+	for i, v := range versions {
 		var prev *versionSpec
 		if v.extends != "" {
-			for _, p := range ts.versions {
-				if p.name == v.extends {
+			for _, p := range versions {
+				if p.name == v.extends && p != v {
 					prev = p
 				}
 			}
 		} else if i > 0 {
-			prev = ts.versions[i-1]
+			prev = versions[i-1]
 		}
 		if prev == nil {
 			continue
@@ -52,6 +64,7 @@ func (l *loader) checkCompat(ts *typeSpec) {
 		var changes []compatChange
 		compareFields(prev.fields, v.fields, "body", v, &changes)
 		compareRules(prev, v, &changes)
+		compareVars(prev, v, &changes)
 		for _, c := range changes {
 			var broken []string
 			if c.backward && wantBack {
@@ -65,10 +78,10 @@ func (l *loader) checkCompat(ts *typeSpec) {
 			}
 			what := strings.Join(broken, " and ")
 			if c.unproven {
-				c.file.warnf(c.node, "compat-unproven", "%s %s: %s, so %s compatibility with %s cannot be proven", ts.name, v.name, c.msg, what, prev.name)
+				c.file.warnf(c.node, "compat-unproven", "%s %s: %s, so %s compatibility with %s cannot be proven", typeName, v.name, c.msg, what, prev.name)
 				continue
 			}
-			c.file.errorf(c.node, "compat-breaking", "%s %s breaks %s compatibility with %s: %s", ts.name, v.name, what, prev.name, c.msg)
+			c.file.errorf(c.node, "compat-breaking", "%s %s breaks %s compatibility with %s: %s", typeName, v.name, what, prev.name, c.msg)
 		}
 	}
 }
@@ -93,9 +106,14 @@ func compareFields(old, cur []*fieldSpec, path string, v *versionSpec, out *[]co
 		oldNames[o.name] = true
 	}
 	for _, n := range cur {
-		if !oldNames[n.name] && n.required && n.def == nil {
+		switch {
+		case oldNames[n.name]:
+		case n.required && n.def == nil:
 			*out = append(*out, compatChange{node: n.node, file: n.file, backward: true,
 				msg: fmt.Sprintf("new field %s is required (events without it were valid)", path+"."+n.name)})
+		default:
+			*out = append(*out, compatChange{node: n.node, file: n.file, backward: true, unproven: true,
+				msg: fmt.Sprintf("new field %s checks a key the previous version ignored (events that carried it with another value were valid)", path+"."+n.name)})
 		}
 	}
 }
@@ -232,6 +250,21 @@ func compareRules(prev, v *versionSpec, out *[]compatChange) {
 	for _, r := range prev.rules {
 		if r.severity == Error && !cur[r.id] {
 			*out = append(*out, compatChange{node: v.key, file: v.file, forward: true, unproven: true, msg: "rule " + r.id + " is removed"})
+		}
+	}
+}
+
+// compareVars reports variables whose expression changed: every rule that uses one
+// may change its verdicts.
+func compareVars(prev, v *versionSpec, out *[]compatChange) {
+	old := map[string]string{}
+	for _, x := range prev.variables {
+		old[x.name] = x.expr
+	}
+	for _, x := range v.variables {
+		if e, ok := old[x.name]; ok && e != x.expr {
+			*out = append(*out, compatChange{node: x.node, file: x.file, backward: true, forward: true, unproven: true,
+				msg: "variable " + x.name + " changes (and with it every rule that uses it)"})
 		}
 	}
 }

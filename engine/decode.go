@@ -223,8 +223,12 @@ func (d *decoder) field(f *fieldSchema, v *value) error {
 				return nil
 			}
 			x, err := strconv.ParseFloat(lit, 64)
-			if err != nil || x != math.Trunc(x) || x < -9.223372036854775e18 || x > 9.223372036854775e18 {
+			if err != nil && !math.IsInf(x, 0) || x != math.Trunc(x) {
 				d.typeViolation(f, v, f.msgType)
+				return nil
+			}
+			if x < -9.223372036854775e18 || x > 9.223372036854775e18 {
+				d.typeViolation(f, v, "is out of range for a 64-bit integer")
 				return nil
 			}
 			v.k, v.i = kInt, int64(x)

@@ -22,6 +22,9 @@ type UnknownTypeError struct {
 }
 
 func (e *UnknownTypeError) Error() string {
+	if e.EventType == "" {
+		return "the message names no event type"
+	}
 	if e.Version == "" {
 		return fmt.Sprintf("unknown event type %q", e.EventType)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -163,6 +164,10 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 	case start < 0:
 		s.structural = true
 		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
+	case strings.HasPrefix(body[start:end], "null"):
+		s.structural = true
+		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
+		start = -1
 	case body[start] != '{':
 		s.structural = true
 		s.violations = append(s.violations, Violation{Rule: "body.type", Field: "body", Message: "must be an object"})
@@ -212,6 +217,11 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 	}
 	if len(s.warnings) > 0 {
 		v.Warnings = append([]Violation(nil), s.warnings...)
+	}
+	if ver == nil && v.Err == nil && len(s.violations) == 0 {
+		// The envelope's type and version fields are required strings, so this is an
+		// empty one: say so rather than reject without a reason.
+		v.Err = &UnknownTypeError{EventType: v.EventType, Version: v.Version}
 	}
 	if len(s.violations) > 0 || v.Err != nil || ver == nil {
 		v.Outcome = Invalid

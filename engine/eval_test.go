@@ -403,3 +403,34 @@ func TestGenerateIsReproducible(t *testing.T) {
 		t.Error("the same seed generated different events")
 	}
 }
+
+// TestReviewFindings pins behaviours found in review: dyn() access to records,
+// integer bounds beyond 2^53, an empty type field, out-of-range integers.
+func TestReviewFindings(t *testing.T) {
+	rs := ruleset(t, map[string]string{"t.yaml": `type: t
+versions:
+  v1:
+    fields:
+      items: {type: list, items: {type: string}}
+      big: {type: integer, max: 9007199254740992}
+    rules:
+      - id: dynamic
+        expr: '!has(dyn(body).items) || dyn(body).items.size() >= 0'
+`})
+	ev := func(b string) *Verdict {
+		return rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"t","schema_version":"v1","tenant_id":"x","body":`+b+`}`)
+	}
+	if v := ev(`{"items":["a"]}`); v.Outcome != Valid {
+		t.Errorf("dyn(body): %s %s", v.Outcome, v.Reason())
+	}
+	if v := ev(`{"big":9007199254740993}`); v.Outcome != Invalid || v.Violations[0].Rule != "body.big.max" {
+		t.Errorf("2^53+1 against max 2^53: %s %v", v.Outcome, v.Violations)
+	}
+	if v := ev(`{"big":1e19}`); v.Outcome != Invalid || !strings.Contains(v.Reason(), "out of range") {
+		t.Errorf("1e19: %s", v.Reason())
+	}
+	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"","schema_version":"v1","tenant_id":"x","body":{}}`)
+	if v.Outcome != Invalid || v.Reason() == "" {
+		t.Errorf("an empty type: %s %q", v.Outcome, v.Reason())
+	}
+}

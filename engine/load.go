@@ -229,6 +229,18 @@ func (l *loader) selectEnvelope() {
 	}
 }
 
+// ListEnvelopes lists the names of the envelopes declared in fsys, in file order,
+// reading no more than it needs; it does not report problems (Load does).
+func ListEnvelopes(fsys fs.FS) []string {
+	l := &loader{fsys: fsys, files: map[string]*srcFile{}}
+	l.read()
+	var out []string
+	for _, e := range l.envelopes {
+		out = append(out, e.name)
+	}
+	return out
+}
+
 // EnvelopeNames lists the names of every envelope events.d declares, the selected one
 // first. `eventproc check` compiles and tests the rules against each.
 func (rs *Ruleset) EnvelopeNames() []string { return append([]string(nil), rs.envelopeNames...) }
@@ -267,8 +279,10 @@ func (l *loader) build() *Ruleset {
 			e.file.errorf(e.at[k], "unknown-field", "envelope.%s names %q, which is not a declared header field", k, name)
 			continue
 		}
-		if env.header.fields[i].typ != typeString {
+		if f := env.header.fields[i]; f.typ != typeString {
 			e.file.errorf(e.at[k], "constraint-type", "envelope.%s names %q, which must be a string field", k, name)
+		} else if !f.required || f.spec.def != nil {
+			e.file.errorf(f.spec.node, "invalid-value", "header field %q is the envelope's %s: it must be required, with no default", name, k)
 		}
 		switch k {
 		case "type_field":
@@ -298,6 +312,10 @@ func (l *loader) build() *Ruleset {
 	}
 	var todo []pending
 	seenVersion := map[string]*versionSpec{}
+	siblings := map[string][]*versionSpec{} // every version of a type, over its files
+	for _, ts := range l.types {
+		siblings[ts.name] = append(siblings[ts.name], ts.versions...)
+	}
 	typeFiles := map[string]*typeSpec{}
 	for _, ts := range l.types {
 		et := rs.types[ts.name]
@@ -315,7 +333,7 @@ func (l *loader) build() *Ruleset {
 				continue
 			}
 			seenVersion[id] = v
-			l.resolveExtends(ts, v, map[*versionSpec]bool{})
+			l.resolveExtends(ts, v, siblings[ts.name], map[*versionSpec]bool{})
 			ver := &version{typ: et, name: v.name}
 			ver.body = newObjSchema(ts.name+"/"+v.name+":body", v.fields, "body", objs, &l.diags)
 			et.versions[v.name] = ver
@@ -323,8 +341,12 @@ func (l *loader) build() *Ruleset {
 			todo = append(todo, pending{v, ver, ts})
 		}
 	}
+	checked := map[string]bool{}
 	for _, ts := range l.types {
-		l.checkCompat(ts)
+		if !checked[ts.name] {
+			checked[ts.name] = true
+			l.checkCompat(ts.name, l.compatOf(ts.name), siblings[ts.name])
+		}
 	}
 	for name := range rs.types {
 		rs.typeNames = append(rs.typeNames, name)
@@ -470,7 +492,9 @@ func (l *loader) build() *Ruleset {
 
 // resolveExtends applies v.extends (recursively), merging the parent's fields,
 // variables and rules under the version's own.
-func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, visiting map[*versionSpec]bool) {
+// resolveExtends applies v.extends, looking for the parent among every version of
+// the type (siblings, in every file).
+func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versionSpec, visiting map[*versionSpec]bool) {
 	if v.resolved || v.extends == "" {
 		v.resolved = true
 		return
@@ -483,7 +507,7 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, visiting map[*vers
 	}
 	visiting[v] = true
 	var parent *versionSpec
-	for _, p := range ts.versions {
+	for _, p := range siblings {
 		if p.name == v.extends && p != v {
 			parent = p
 		}
@@ -491,7 +515,7 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, visiting map[*vers
 	if parent == nil {
 		msg := fmt.Sprintf("version %q extends %q, which is not a version of %q", v.name, v.extends, ts.name)
 		var names []string
-		for _, p := range ts.versions {
+		for _, p := range siblings {
 			if p != v {
 				names = append(names, p.name)
 			}
@@ -503,25 +527,30 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, visiting map[*vers
 		v.resolved = true
 		return
 	}
-	l.resolveExtends(ts, parent, visiting)
+	l.resolveExtends(parent.typ, parent, siblings, visiting)
 	v.fields = mergeFields(parent.fields, v.fields)
 	v.variables = mergeExprs(parent.variables, v.variables)
 	v.rules = mergeRules(parent.rules, v.rules)
 	v.resolved = true
 	// A field that is still untyped after the merge was not declared in the parent.
-	var untyped func(fs []*fieldSpec, what string)
-	untyped = func(fs []*fieldSpec, what string) {
-		for _, f := range fs {
-			if f.typ == "" {
-				if _, bad := f.at["type"]; !bad {
-					f.file.errorf(f.node, "missing-key", "%s.%s is new in %q and needs a type", what, f.name, v.name)
-				}
-				f.typ = "invalid"
+	var untyped func(f *fieldSpec, what string)
+	untyped = func(f *fieldSpec, what string) {
+		if f.typ == "" {
+			if !f.badType {
+				f.file.errorf(f.node, "missing-key", "%s is new in %q and needs a type", what, v.name)
 			}
-			untyped(f.fields, what+"."+f.name)
+			f.typ = "invalid"
+		}
+		for _, c := range f.fields {
+			untyped(c, what+"."+c.name)
+		}
+		if f.items != nil {
+			untyped(f.items, what+".items")
 		}
 	}
-	untyped(v.fields, "fields")
+	for _, f := range v.fields {
+		untyped(f, "fields."+f.name)
+	}
 }
 
 // mergeFields overlays child declarations on copies of the parent's, by name.

@@ -27,6 +27,7 @@ var fieldKeys = []string{"type", "required", "description", "enum", "pattern", "
 // fieldSpec is one declared field (or a list's item declaration, with an empty name).
 type fieldSpec struct {
 	name        string
+	badType     bool // an unknown type was written (and reported)
 	file        *srcFile
 	node        *yaml.Node            // the field's value node
 	at          map[string]*yaml.Node // value node of each key that was written

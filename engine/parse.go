@@ -96,6 +96,7 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 				}
 				f.errorf(kv.v, "unknown-type", "%s", msg)
 				delete(fs.at, "type")
+				fs.badType = true
 			} else {
 				fs.typ = s
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 )
 
 // The compiled schema: what the decoder fills and what CEL sees. Declarations become
@@ -58,7 +59,34 @@ type record struct {
 	vals   []value
 }
 
-var _ ref.Val = (*record)(nil)
+var (
+	_ ref.Val            = (*record)(nil)
+	_ traits.Indexer     = (*record)(nil)
+	_ traits.FieldTester = (*record)(nil)
+)
+
+// Get reads a field by name, for expressions that lost the static type (dyn(body).x).
+func (r *record) Get(index ref.Val) ref.Val {
+	name, ok := index.(types.String)
+	if !ok {
+		return types.ValOrErr(index, "no such overload")
+	}
+	i, ok := r.schema.byName[string(name)]
+	if !ok || !r.vals[i].present() {
+		return types.NewErr("no such key: %s", string(name))
+	}
+	return r.vals[i].celValue()
+}
+
+// IsSet reports whether a field is present, for has() on a dynamic value.
+func (r *record) IsSet(field ref.Val) ref.Val {
+	name, ok := field.(types.String)
+	if !ok {
+		return types.ValOrErr(field, "no such overload")
+	}
+	i, ok := r.schema.byName[string(name)]
+	return types.Bool(ok && r.vals[i].present())
+}
 
 func (r *record) ConvertToNative(t reflect.Type) (any, error) {
 	if t == reflect.TypeOf(map[string]any(nil)) || t.Kind() == reflect.Interface {
@@ -354,7 +382,7 @@ func fmtNum(x float64) string {
 // celNum renders a bound as a CEL literal of the field's type.
 func celNum(typ string, x float64) string {
 	if typ == typeInteger {
-		if x == math.Trunc(x) {
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
 			return strconv.FormatInt(int64(x), 10)
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64) // a fractional bound on an integer: compared as double
@@ -364,6 +392,19 @@ func celNum(typ string, x float64) string {
 		s += ".0"
 	}
 	return s
+}
+
+// okInt applies a bound of the given kind to integers.
+func okInt(key string, a, b int64) bool {
+	switch key {
+	case "min":
+		return a >= b
+	case "max":
+		return a <= b
+	case "gt":
+		return a > b
+	}
+	return a < b
 }
 
 func numOf(v *value) float64 {
@@ -395,13 +436,19 @@ func compileChecks(f *fieldSchema, diags *Diagnostics) []check {
 		}
 		b := *x
 		lhs := "self"
-		if f.typ == typeInteger && b != math.Trunc(b) {
+		if f.typ == typeInteger && (b != math.Trunc(b) || math.Abs(b) >= 1<<63) {
 			lhs = selfCmp
+		}
+		test := func(v *value) bool { return ok(numOf(v), b) }
+		if f.typ == typeInteger && b == math.Trunc(b) && math.Abs(b) < 1<<63 {
+			// Compare integers as integers: float64 cannot tell 2^53 from 2^53+1.
+			bi := int64(b)
+			test = func(v *value) bool { return okInt(key, v.i, bi) }
 		}
 		out = append(out, check{rule: f.path + "." + key, key: key,
 			message: fmt.Sprintf("must be %s %s", words, fmtNum(b)),
 			cel:     fmt.Sprintf("%s %s %s", lhs, op, celNum(f.typ, b)),
-			test:    func(v *value) bool { return ok(numOf(v), b) }})
+			test:    test})
 	}
 	bound("min", fs.min, ">=", func(a, b float64) bool { return a >= b }, "at least")
 	bound("max", fs.max, "<=", func(a, b float64) bool { return a <= b }, "at most")
