@@ -36,7 +36,7 @@ type facts struct {
 	buildErr error
 	panic    *panicError
 
-	deadLettered bool  // a dead-letter send was made (dlqErr is its result)
+	deadLettered bool // a dead-letter send was made (dlqErr is its result)
 	dlqErr       error
 }
 
