@@ -584,3 +584,43 @@ func TestDeadLetterPanicRetries(t *testing.T) {
 	waitFor(t, "dead letter", func() bool { return len(r.dlq.DeadLetters()) == 1 && r.queue.Len() == 0 })
 	r.stop()
 }
+
+// TestNoBatchBarrier: a slow message does not hold back the others of its batch.
+func TestNoBatchBarrier(t *testing.T) {
+	r := newRig(t)
+	r.queue.Enqueue(event("slow", "block"), nil)
+	for i := range 9 {
+		r.queue.Enqueue(event(fmt.Sprintf("fast-%d", i), "ok"), nil)
+	}
+	r.start()
+	waitFor(t, "the fast ones", func() bool { return r.table.Len("events") == 9 && r.queue.Stats().Acked == 9 })
+	if st := r.queue.Stats(); st.InFlight != 1 {
+		t.Errorf("queue = %+v, want the slow one still in flight", st)
+	}
+	close(r.eng.block)
+	waitFor(t, "the slow one", func() bool { return r.table.Len("events") == 10 && r.queue.Len() == 0 })
+	r.stop()
+}
+
+// TestInFlightCap: the worker never holds more received messages than MaxInFlight.
+func TestInFlightCap(t *testing.T) {
+	r := newRig(t, func(c *worker.Config, _ *workertest.QueueOptions) {
+		c.Workers = 50
+		c.MaxInFlight = 25
+	})
+	for i := range 100 {
+		r.queue.Enqueue(event(fmt.Sprintf("cap-%d", i), "block"), nil)
+	}
+	r.start()
+	waitFor(t, "in flight", func() bool { return r.queue.Stats().InFlight >= 20 })
+	time.Sleep(200 * time.Millisecond)
+	if st := r.queue.Stats(); st.InFlight > 25 {
+		t.Errorf("%d messages in flight, cap 25", st.InFlight)
+	}
+	close(r.eng.block)
+	waitFor(t, "drained", func() bool { return r.queue.Len() == 0 })
+	r.stop()
+	if n := r.table.Len("events"); n != 100 {
+		t.Errorf("%d stored, want 100", n)
+	}
+}
