@@ -88,6 +88,10 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	counter.Instrument(&awsCfg)
 	w, err := newWorker(ctx, cfg, rs, awsCfg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped before starting")
+			return 0
+		}
 		log.Error("setup", slog.String("error", err.Error()))
 		return 1
 	}
