@@ -177,7 +177,7 @@ func TestReliabilityCrash(t *testing.T) {
 	l := newLedger(s.rs)
 	bodies := mixed(t, s.rs, 5000, 250, 11)
 	p := s.run(t, bin, s.env, "--visibility-timeout", "5s")
-	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 1500)
+	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 800)
 	waitUntil(t, "1,500 items stored", 60*time.Second, p, func() bool { return s.itemCount(t) >= 1500 })
 	p.cmd.Process.Kill() // SIGKILL: no drain, no flush
 	<-p.done
