@@ -300,11 +300,14 @@ func TestReliabilityTableOutageLong(t *testing.T) {
 	if err := s.emu.DynamoDB.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	down := time.Now()
 	waitUntil(t, "dead letters", 30*time.Second, p, func() bool { return s.queueCount(t, s.dlqURL) >= 100 })
 	time.Sleep(3 * time.Second)
 	if err := s.emu.DynamoDB.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
+		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0))
 	sendDone(t, sent, 60*time.Second)
 	s.waitDrained(t, 120*time.Second, p)
 
