@@ -91,9 +91,11 @@ type jsonDiag struct {
 }
 
 func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("check", env, "[--rules DIR] [--envelope NAME] [--format text|json]")
+	fs := newFlagSet("check", env, "[--rules DIR] [--envelope NAME] [--format text|json] [--connect [--config FILE]]")
 	rules := rulesFlag(fs, env)
 	envelope := fs.String("envelope", "", "check with this envelope `name` only (default: every envelope)")
+	connect := fs.Bool("connect", false, "also check the live setup: queues, their redrive policies and visibility, tables and their keys (AWS credentials and endpoints as for run)")
+	configFile := fs.String("config", "", "with --connect: the configuration `file` naming the queues (default: as for run)")
 	format := fs.String("format", "text", "output `format`: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -155,6 +157,14 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
 			}
 		}
+	}
+	if *connect && rs != nil {
+		cfg, err := connectConfig(env, *configFile)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "eventproc check: %v\n", err)
+			return 2
+		}
+		diags = append(diags, connectDiagnostics(ctx, env, rs, cfg, *rules)...)
 	}
 	diags.Sort()
 	errs, warns := 0, 0

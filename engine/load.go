@@ -89,6 +89,7 @@ type TypeInfo struct {
 type Table struct {
 	Name string
 	Key  []string
+	Pos  Pos // where events.d first names it
 }
 
 // EnvelopeInfo names the header fields that carry the event's type, version and id, and
@@ -477,7 +478,7 @@ func (l *loader) build() *Ruleset {
 		}
 	}
 	for name, key := range tables {
-		rs.tables = append(rs.tables, Table{Name: name, Key: key})
+		rs.tables = append(rs.tables, Table{Name: name, Key: key, Pos: tablePos[name]})
 	}
 	sort.Slice(rs.tables, func(i, j int) bool { return rs.tables[i].Name < rs.tables[j].Name })
 	if rejTable == "" && !l.diags.HasErrors() {
