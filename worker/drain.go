@@ -4,17 +4,20 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // drain stops the worker after its context ended:
 //
-//  1. the pollers stop receiving (their long polls are cancelled);
+//  1. the pollers stop receiving: no new long poll starts, and the ones in progress
+//     finish (at most the receive wait), so no message is left with a poll nobody reads;
 //  2. messages received but not started are made visible again at once;
 //  3. messages being handled finish, within the grace period; when it runs out their
 //     writes are cancelled and they are made visible again (a write that did land is
 //     idempotent, so the redelivery does not store it twice);
 //  4. the acks and visibility changes still waiting are flushed.
-func (w *Worker) drain(pollers, workers *sync.WaitGroup, extStop, extDone chan struct{}) {
+func (w *Worker) drain(pollers, workers *sync.WaitGroup, sem *semaphore.Weighted, extStop, extDone chan struct{}) {
 	w.draining.Store(true)
 	start := time.Now()
 	w.log.Info("draining", slog.Duration("grace_period", w.cfg.GracePeriod))
@@ -22,6 +25,14 @@ func (w *Worker) drain(pollers, workers *sync.WaitGroup, extStop, extDone chan s
 	defer grace.Stop()
 
 	pollers.Wait()
+	w.holdMu.Lock()
+	w.pollersDone = true
+	held := w.held
+	w.held = nil
+	w.holdMu.Unlock()
+	for _, j := range held {
+		w.release(j, sem, false)
+	}
 	close(w.jobs)
 	done := make(chan struct{})
 	go func() {

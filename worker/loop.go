@@ -48,7 +48,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker started", slog.Int("sources", len(w.sources)), slog.Int("workers", w.cfg.Workers),
 		slog.Int("max_in_flight", w.cfg.MaxInFlight))
 	<-ctx.Done()
-	w.drain(&pollers, &workers, extStop, extDone)
+	w.drain(&pollers, &workers, sem, extStop, extDone)
 	return nil
 }
 
@@ -67,7 +67,10 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 			}
 			return
 		}
-		rctx, cancel := context.WithTimeout(ctx, w.cfg.ReceiveTimeout)
+		// A long poll in progress when ctx ends is left to finish (within the grace
+		// period): cancelling it could leave messages delivered to a poll nobody reads,
+		// invisible until their timeout ends. What it returns is released at once.
+		rctx, cancel := context.WithTimeout(w.hardCtx, w.cfg.ReceiveTimeout)
 		msgs, err := s.Receive(rctx, n)
 		cancel()
 		if extra := len(msgs) - n; extra > 0 {
@@ -138,8 +141,8 @@ func (s *source) setReceiveErr(err error) {
 // by a deployment error, it does not start a job: it makes the message visible again.
 func (w *Worker) work(ctx context.Context, sem *semaphore.Weighted) {
 	for j := range w.jobs {
-		if ctx.Err() != nil || w.brk.paused() {
-			w.release(j, sem)
+		if stopping := ctx.Err() != nil; stopping || w.brk.paused() {
+			w.release(j, sem, stopping)
 			continue
 		}
 		w.handle(j, sem)

@@ -624,3 +624,29 @@ func TestInFlightCap(t *testing.T) {
 		t.Errorf("%d stored, want 100", n)
 	}
 }
+
+// TestDrainLetsPollsFinish: a long poll in progress when the worker stops is not cut;
+// a message it returns is made visible again at once, not left to its timeout.
+func TestDrainLetsPollsFinish(t *testing.T) {
+	r := newRig(t, func(c *worker.Config, qo *workertest.QueueOptions) {
+		qo.WaitTime = 400 * time.Millisecond
+	})
+	r.start()
+	waitFor(t, "polls", func() bool { return r.queue.Calls(workertest.OpReceive) >= 2 })
+	stopped := make(chan struct{})
+	go func() {
+		r.stop()
+		close(stopped)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	id := r.queue.Enqueue(event("late", "ok"), nil) // delivered to a poll in progress
+	<-stopped
+	st := r.queue.Stats()
+	if st.Visible != 1 || st.InFlight != 0 || r.table.Len("events") != 0 {
+		t.Errorf("queue after stop = %+v, %d stored; want the message visible, not stored", st, r.table.Len("events"))
+	}
+	changes := r.queue.VisibilityChanges()
+	if len(changes) != 1 || changes[0].MessageID != id || changes[0].Delay != 0 || changes[0].ReceiveCount != 1 {
+		t.Errorf("visibility changes = %+v, want %s released once, at once", changes, id)
+	}
+}

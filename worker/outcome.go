@@ -139,8 +139,19 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 	}
 }
 
-// release makes an unstarted message visible again at once.
-func (w *Worker) release(j *job, sem *semaphore.Weighted) {
+// release makes an unstarted message visible again at once. While the worker stops,
+// that waits until the last long poll has returned, so that no poll in progress takes
+// the message again.
+func (w *Worker) release(j *job, sem *semaphore.Weighted, stopping bool) {
+	if stopping {
+		w.holdMu.Lock()
+		if !w.pollersDone {
+			w.held = append(w.held, j)
+			w.holdMu.Unlock()
+			return
+		}
+		w.holdMu.Unlock()
+	}
 	w.untrack(j)
 	w.stats.count(Released)
 	w.log.Debug("message released", slog.String("message_id", j.msg.ID), slog.String("source", j.src.Name()))

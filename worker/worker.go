@@ -84,6 +84,10 @@ type Worker struct {
 	regMu    sync.Mutex
 	registry map[*job]struct{} // received, not yet settled: their visibility is extended
 
+	holdMu      sync.Mutex
+	pollersDone bool   // the last poller has returned
+	held        []*job // unstarted messages to release once the pollers are done
+
 	draining atomic.Bool
 	started  atomic.Bool
 	stats    counters
