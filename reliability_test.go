@@ -679,7 +679,11 @@ func TestReliabilityPoison(t *testing.T) {
 			}
 		case len(pl.dlq) == 1:
 			a := attrs(pl.dlq[0])
-			where = fmt.Sprintf("DLQ outcome=%s error=%.160q rule=%s rule_position=%s", a["outcome"], a["error"], a["rule"], a["rule_position"])
+			e := a["error"]
+			if i := strings.LastIndex(e, "api error "); i >= 0 {
+				e = "…" + e[i:] // the telling end of an SDK error
+			}
+			where = fmt.Sprintf("DLQ outcome=%s error=%.160q rule=%s rule_position=%s", a["outcome"], e, a["rule"], a["rule_position"])
 			switch {
 			case len(a) == 0 && len(body) > 1<<20-64:
 				// No room left under SQS's 1 MiB for any attribute: the reason is in the
