@@ -25,7 +25,8 @@ test: node_modules ## run every test: unit, golden, shipped suites, binary, emul
 	$(MAKE) fuzz FUZZTIME=10s
 
 reliability: node_modules ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
-	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' . 2>&1 | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
+	@mkdir -p .run
+	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' . 2>&1 | tee .run/reliability.log | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
 
 check: ## lint the shipped events.d (load, compile, run its test suites)
 	$(GO) run . check --rules $(RULES)
