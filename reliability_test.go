@@ -140,9 +140,9 @@ func outcomesByMessage(procs ...*proc) map[string][]string {
 // deliveries whose work was done twice.
 func settledTwice(procs ...*proc) int {
 	n := 0
-	for _, os := range outcomesByMessage(procs...) {
+	for _, outs := range outcomesByMessage(procs...) {
 		c := 0
-		for _, o := range os {
+		for _, o := range outs {
 			if o == "processed" || o == "rejected" {
 				c++
 			}
