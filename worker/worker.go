@@ -62,7 +62,7 @@ type Config struct {
 	PauseMin          time.Duration // first intake pause after a deployment error (5 s)
 	PauseMax          time.Duration // cap of that pause, doubling per failed probe (2 min)
 
-	Now    func() time.Time                          // time.Now when nil
+	Now    func() time.Time                          // timestamps of items and dead letters; time.Now when nil
 	Rand   func() float64                            // uniform in [0, 1) for jitter; math/rand/v2 when nil
 	Decode func(body string) (map[string]any, error) // engine.DecodeDocument when nil
 }
