@@ -31,8 +31,9 @@ reliability: node_modules ## fault injection end to end (crash, outages, replica
 check: ## lint the shipped events.d (load, compile, run its test suites)
 	$(GO) run . check --rules $(RULES)
 
-bench: node_modules ## run the benchmarks
+bench: node_modules build ## run the benchmarks: Go benchmarks (engine, adapters, the drain), then validate over 1M lines
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	python3 scripts/bench-validate.py $(BIN) 100000 1000000
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
