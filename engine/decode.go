@@ -84,17 +84,14 @@ func (d *decoder) top(env *envelope, hr *record) (start, end int, err error) {
 	return start, end, nil
 }
 
-// object reads an object into r. special, when set, may consume the value of a key
-// first (the envelope's body field).
-func (d *decoder) object(o *objSchema, r *record, special func(string) (bool, error)) error {
+// members reads an object, calling fn with each key once the reader is at its value;
+// fn must read the value. It enforces the depth limit and the object syntax.
+func (d *decoder) members(fn func(key string) error) error {
 	d.i++ // '{'
 	d.depth++
 	if d.depth > maxDepth {
 		return d.fail("nested deeper than " + strconv.Itoa(maxDepth) + " levels")
 	}
-	base := len(d.keys)
-	var big map[string]struct{}
-	defer func() { d.keys = d.keys[:base] }()
 	d.ws()
 	if d.peek() == '}' {
 		d.i++
@@ -116,29 +113,8 @@ func (d *decoder) object(o *objSchema, r *record, special func(string) (bool, er
 		}
 		d.i++
 		d.ws()
-		done := false
-		if special != nil {
-			if done, err = special(key); err != nil {
-				return err
-			}
-		}
-		if !done {
-			if idx, ok := o.byName[key]; ok {
-				v := &r.vals[idx]
-				if v.k != kAbsent {
-					return d.fail("duplicate key " + strconv.Quote(key))
-				}
-				if err := d.field(o.fields[idx], v); err != nil {
-					return err
-				}
-			} else {
-				if d.dupKey(base, key, &big) {
-					return d.fail("duplicate key " + strconv.Quote(key))
-				}
-				if err := d.skip(); err != nil {
-					return err
-				}
-			}
+		if err := fn(key); err != nil {
+			return err
 		}
 		d.ws()
 		switch d.peek() {
@@ -152,6 +128,65 @@ func (d *decoder) object(o *objSchema, r *record, special func(string) (bool, er
 			return d.fail("expected ',' or '}' in an object")
 		}
 	}
+}
+
+// elements reads an array, calling fn with each index once the reader is at the
+// element; fn must read it. It enforces the depth limit and the array syntax.
+func (d *decoder) elements(fn func(i int) error) error {
+	d.i++ // '['
+	d.depth++
+	if d.depth > maxDepth {
+		return d.fail("nested deeper than " + strconv.Itoa(maxDepth) + " levels")
+	}
+	d.ws()
+	if d.peek() == ']' {
+		d.i++
+		d.depth--
+		return nil
+	}
+	for n := 0; ; n++ {
+		d.ws()
+		if err := fn(n); err != nil {
+			return err
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			d.depth--
+			return nil
+		default:
+			return d.fail("expected ',' or ']' in a list")
+		}
+	}
+}
+
+// object reads an object into r: declared keys into their slots, others skipped.
+// special, when set, may consume the value of a key first (the envelope's body field).
+func (d *decoder) object(o *objSchema, r *record, special func(string) (bool, error)) error {
+	base := len(d.keys)
+	var big map[string]struct{}
+	defer func() { d.keys = d.keys[:base] }()
+	return d.members(func(key string) error {
+		if special != nil {
+			if done, err := special(key); done || err != nil {
+				return err
+			}
+		}
+		if idx, ok := o.byName[key]; ok {
+			v := &r.vals[idx]
+			if v.k != kAbsent {
+				return d.fail("duplicate key " + strconv.Quote(key))
+			}
+			return d.field(o.fields[idx], v)
+		}
+		if d.dupKey(base, key, &big) {
+			return d.fail("duplicate key " + strconv.Quote(key))
+		}
+		return d.skip()
+	})
 }
 
 // dupKey records key among the keys of the object whose keys start at base, and
@@ -269,24 +304,12 @@ func (d *decoder) field(f *fieldSchema, v *value) error {
 }
 
 func (d *decoder) list(f *fieldSchema, v *value) error {
-	d.i++ // '['
-	d.depth++
-	if d.depth > maxDepth {
-		return d.fail("nested deeper than " + strconv.Itoa(maxDepth) + " levels")
-	}
 	v.k = kList
 	v.l = v.l[:0]
-	d.ws()
-	if d.peek() == ']' {
-		d.i++
-		d.depth--
-		return nil
-	}
 	d.index = append(d.index, 0)
 	defer func() { d.index = d.index[:len(d.index)-1] }()
-	for n := 0; ; n++ {
+	return d.elements(func(n int) error {
 		d.index[len(d.index)-1] = n
-		d.ws()
 		v.l = append(v.l, value{})
 		ev := &v.l[len(v.l)-1]
 		if d.peek() == 'n' {
@@ -294,21 +317,10 @@ func (d *decoder) list(f *fieldSchema, v *value) error {
 				return err
 			}
 			d.typeViolation(f.elem, ev, f.elem.msgType)
-		} else if err := d.field(f.elem, ev); err != nil {
-			return err
-		}
-		d.ws()
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			d.depth--
 			return nil
-		default:
-			return d.fail("expected ',' or ']' in a list")
 		}
-	}
+		return d.field(f.elem, ev)
+	})
 }
 
 // typeViolation records a value of the wrong type (v stays absent for the checks).
@@ -342,82 +354,17 @@ func concretePath(p string, index []int) string {
 func (d *decoder) skip() error {
 	switch c := d.peek(); {
 	case c == '{':
-		d.i++
-		d.depth++
-		if d.depth > maxDepth {
-			return d.fail("nested deeper than " + strconv.Itoa(maxDepth) + " levels")
-		}
 		base := len(d.keys)
 		var big map[string]struct{}
 		defer func() { d.keys = d.keys[:base] }()
-		d.ws()
-		if d.peek() == '}' {
-			d.i++
-			d.depth--
-			return nil
-		}
-		for {
-			d.ws()
-			if d.peek() != '"' {
-				return d.fail("expected a string key")
-			}
-			key, err := d.str()
-			if err != nil {
-				return err
-			}
+		return d.members(func(key string) error {
 			if d.dupKey(base, key, &big) {
 				return d.fail("duplicate key " + strconv.Quote(key))
 			}
-			d.ws()
-			if d.peek() != ':' {
-				return d.fail("expected ':' after a key")
-			}
-			d.i++
-			d.ws()
-			if err := d.skip(); err != nil {
-				return err
-			}
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-			case '}':
-				d.i++
-				d.depth--
-				return nil
-			default:
-				return d.fail("expected ',' or '}' in an object")
-			}
-		}
+			return d.skip()
+		})
 	case c == '[':
-		d.i++
-		d.depth++
-		if d.depth > maxDepth {
-			return d.fail("nested deeper than " + strconv.Itoa(maxDepth) + " levels")
-		}
-		d.ws()
-		if d.peek() == ']' {
-			d.i++
-			d.depth--
-			return nil
-		}
-		for {
-			d.ws()
-			if err := d.skip(); err != nil {
-				return err
-			}
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				d.depth--
-				return nil
-			default:
-				return d.fail("expected ',' or ']' in a list")
-			}
-		}
+		return d.elements(func(int) error { return d.skip() })
 	case c == '"':
 		_, err := d.str()
 		return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,85 +35,24 @@ func DecodeDocument(body string) (map[string]any, error) {
 func (d *decoder) anyValue() (any, error) {
 	switch c := d.peek(); {
 	case c == '{':
-		d.i++
-		d.depth++
-		if d.depth > maxDepth {
-			return nil, d.fail("nested too deeply")
-		}
 		m := map[string]any{}
-		d.ws()
-		if d.peek() == '}' {
-			d.i++
-			d.depth--
-			return m, nil
-		}
-		for {
-			d.ws()
-			if d.peek() != '"' {
-				return nil, d.fail("expected a string key")
-			}
-			k, err := d.str()
-			if err != nil {
-				return nil, err
-			}
+		err := d.members(func(k string) error {
 			if _, dup := m[k]; dup {
-				return nil, d.fail("duplicate key " + k)
+				return d.fail("duplicate key " + strconv.Quote(k))
 			}
-			d.ws()
-			if d.peek() != ':' {
-				return nil, d.fail("expected ':' after a key")
-			}
-			d.i++
-			d.ws()
 			v, err := d.anyValue()
-			if err != nil {
-				return nil, err
-			}
 			m[strings.Clone(k)] = v
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-			case '}':
-				d.i++
-				d.depth--
-				return m, nil
-			default:
-				return nil, d.fail("expected ',' or '}' in an object")
-			}
-		}
+			return err
+		})
+		return m, err
 	case c == '[':
-		d.i++
-		d.depth++
-		if d.depth > maxDepth {
-			return nil, d.fail("nested too deeply")
-		}
 		l := []any{}
-		d.ws()
-		if d.peek() == ']' {
-			d.i++
-			d.depth--
-			return l, nil
-		}
-		for {
-			d.ws()
+		err := d.elements(func(int) error {
 			v, err := d.anyValue()
-			if err != nil {
-				return nil, err
-			}
 			l = append(l, v)
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				d.depth--
-				return l, nil
-			default:
-				return nil, d.fail("expected ',' or ']' in a list")
-			}
-		}
+			return err
+		})
+		return l, err
 	case c == '"':
 		s, err := d.str()
 		return strings.Clone(s), err
