@@ -53,6 +53,26 @@ func envelopeFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	return fs.String("envelope", env.getenv("EVENTPROC_ENVELOPE"), "the envelope `name` to use when events.d declares several (default: the one marked default)")
 }
 
+// eachEnvelope calls fn with the rules of each envelope to check: the one named by
+// only (first, already loaded), or else the default one (first) and then every other
+// envelope events.d declares, each loaded with its diagnostics.
+func eachEnvelope(rules, only string, first *engine.Ruleset, fn func(name string, rs *engine.Ruleset, diags engine.Diagnostics)) {
+	fn(only, first, nil)
+	if only != "" {
+		return
+	}
+	def := ""
+	if first != nil {
+		def = first.EnvelopeNames()[0]
+	}
+	for _, n := range engine.ListEnvelopes(os.DirFS(rules)) {
+		if n != def {
+			rs, diags, _ := loadRules(rules, n)
+			fn(n, rs, diags)
+		}
+	}
+}
+
 // loadRules loads a rules directory with the named envelope ("" for the default),
 // with diagnostics' files relative to the working directory.
 func loadRules(dir, envelope string) (*engine.Ruleset, engine.Diagnostics, error) {
@@ -114,38 +134,21 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	// Every envelope (or the one asked for): its compilation and its suites.
-	names := []string{*envelope}
-	if *envelope == "" {
-		def := ""
-		if rs != nil {
-			def = rs.EnvelopeNames()[0]
-		}
-		for _, n := range engine.ListEnvelopes(os.DirFS(*rules)) {
-			if n != def {
-				names = append(names, n)
-			}
-		}
-	}
 	seen := map[string]bool{}
 	for _, d := range diags {
 		seen[d.String()] = true
 	}
 	cases, failed := 0, 0
-	for i, name := range names {
-		ers := rs
-		if i > 0 {
-			var more engine.Diagnostics
-			ers, more, _ = loadRules(*rules, name)
-			for _, d := range more {
-				if !seen[d.String()] {
-					seen[d.String()] = true
-					d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
-					diags = append(diags, d)
-				}
+	eachEnvelope(*rules, *envelope, rs, func(name string, ers *engine.Ruleset, more engine.Diagnostics) {
+		for _, d := range more {
+			if !seen[d.String()] {
+				seen[d.String()] = true
+				d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
+				diags = append(diags, d)
 			}
 		}
 		if ers == nil {
-			continue
+			return
 		}
 		results := ers.Test(ctx)
 		cases += len(results)
@@ -157,7 +160,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
 			}
 		}
-	}
+	})
 	if *connect && rs != nil {
 		cfg, err := connectConfig(env, *configFile)
 		if err != nil {
@@ -238,18 +241,12 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "eventproc test: the rules do not load; run eventproc check")
 		return 2
 	}
-	names := rs.EnvelopeNames()
-	if *envelope != "" {
-		names = names[:1]
-	}
-	passed, failed := 0, 0
-	for i, name := range names {
-		ers := rs
-		if i > 0 {
-			if ers, _, _ = loadRules(*rules, name); ers == nil {
-				fmt.Fprintf(env.stderr, "eventproc test: the rules do not load with envelope %s; run eventproc check\n", name)
-				return 2
-			}
+	passed, failed, broken := 0, 0, false
+	eachEnvelope(*rules, *envelope, rs, func(name string, ers *engine.Ruleset, _ engine.Diagnostics) {
+		if ers == nil {
+			fmt.Fprintf(env.stderr, "eventproc test: the rules do not load with envelope %s; run eventproc check\n", name)
+			broken = true
+			return
 		}
 		for _, r := range ers.Test(ctx) {
 			file := joinPath(*rules, r.Pos.File)
@@ -263,6 +260,9 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 			failed++
 			fmt.Fprintf(env.stdout, "FAIL %s:%d: %s: %s\n", file, r.Pos.Line, r.Case, r.Message)
 		}
+	})
+	if broken {
+		return 2
 	}
 	fmt.Fprintf(env.stdout, "%d passed, %d failed\n", passed, failed)
 	if failed > 0 {
