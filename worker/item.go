@@ -48,7 +48,12 @@ func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
 // rejectedItem builds the item of an invalid message: where the engine's Rejection
 // says, with the reason, the violations, the raw body and what is known of the header.
 func (w *Worker) rejectedItem(msg Message, v *engine.Verdict) Item {
-	p := w.cfg.Engine.Rejection(msg.Body)
+	return w.rejectedItemOf(w.cfg.Engine, msg, v)
+}
+
+// rejectedItemOf is rejectedItem with the engine that evaluated the message.
+func (w *Worker) rejectedItemOf(eng Engine, msg Message, v *engine.Verdict) Item {
+	p := eng.Rejection(msg.Body)
 	violations := make([]any, 0, len(v.Violations))
 	for _, x := range v.Violations {
 		violations = append(violations, map[string]any{"rule": x.Rule, "field": x.Field, "message": x.Message})

@@ -157,6 +157,7 @@ func (w *Worker) handle(j *job, sem *semaphore.Weighted) {
 		if r := recover(); r != nil {
 			w.untrack(j)
 			w.stats.count(Panicked)
+			w.observe(Settlement{Outcome: Panicked, Took: time.Since(j.received)})
 			// Its in-flight slot is not given back: it may already have been.
 			w.log.Error("panic while settling a message: it will be delivered again after its visibility timeout",
 				slog.String("message_id", j.msg.ID), slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
@@ -172,7 +173,8 @@ func (w *Worker) process(j *job) (f facts) {
 			f.panic = &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
-	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body)
+	eng := current(w.cfg.Engine) // one engine per message, even across a reload
+	v := eng.Evaluate(w.hardCtx, j.msg.Body)
 	if v == nil {
 		panic("engine returned no verdict")
 	}
@@ -183,7 +185,7 @@ func (w *Worker) process(j *job) (f facts) {
 	case engine.Valid:
 		item, err = w.validItem(j.msg, v)
 	case engine.Invalid:
-		item = w.rejectedItem(j.msg, v)
+		item = w.rejectedItemOf(eng, j.msg, v)
 	default:
 		return f
 	}

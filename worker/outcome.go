@@ -115,7 +115,9 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 	u := w.cfg.Rand()
 	a := decide(f, j.msg.ReceiveCount, stopped, u)
 	w.untrack(j)
+	var dlOutcome Outcome
 	if a.deadLetter {
+		dlOutcome = a.outcome
 		f.deadLettered = true
 		f.dlqErr = w.deadLetter(j, f.verdict, a)
 		a = decide(f, j.msg.ReceiveCount, stopped, u)
@@ -126,6 +128,8 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 		w.brk.settled(a.outcome != Retry && a.outcome != Released)
 	}
 	w.stats.count(a.outcome)
+	w.observe(Settlement{Outcome: a.outcome, Verdict: f.verdict, Took: time.Since(j.received), Delay: a.delay,
+		DeadLetter: dlOutcome, DeadLetterErr: f.dlqErr})
 	stack := ""
 	if f.panic != nil {
 		stack = f.panic.stack
@@ -154,6 +158,7 @@ func (w *Worker) release(j *job, sem *semaphore.Weighted, stopping bool) {
 	}
 	w.untrack(j)
 	w.stats.count(Released)
+	w.observe(Settlement{Outcome: Released, Took: time.Since(j.received)})
 	w.log.Debug("message released", slog.String("message_id", j.msg.ID), slog.String("source", j.src.Name()))
 	w.setVisibility(j, 0, sem)
 }

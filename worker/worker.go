@@ -41,6 +41,7 @@ type Config struct {
 	Sink       Sink
 	DeadLetter DeadLetter
 	Logger     *slog.Logger // slog.New(slog.DiscardHandler) when nil
+	Observer   Observer     // told about every settled message (metrics); none when nil
 
 	Workers     int // goroutines evaluating and settling messages (256)
 	MaxInFlight int // received messages not yet settled, over every source (1000)
