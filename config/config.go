@@ -45,9 +45,15 @@ type Config struct {
 	LogLevel          string
 	LogFormat         string
 	HTTPAddr          string
+	ProbeInterval     time.Duration // 0: no reachability probe
 
 	// File is the configuration file that was read ("" when none).
 	File string
+	// queueURL is queue_url's value, concurrency concurrency's; fromList says that the
+	// sources key, not queue_url, named the queues. For Settings.
+	queueURL    string
+	concurrency int
+	fromList    bool
 	// Origin says where each key's value came from: "default", the file's path,
 	// an environment variable's name, or "--flag".
 	Origin map[string]string
@@ -190,6 +196,7 @@ func Load(in Input) (*Config, error) {
 	c.LogLevel = getString(k, "log.level", where, add)
 	c.LogFormat = getString(k, "log.format", where, add)
 	c.HTTPAddr = getString(k, "http.addr", where, add)
+	c.ProbeInterval = getDuration(k, "http.probe_interval", where, add)
 	if c.Rules == "" {
 		add("rules (%s): must not be empty", where("rules"))
 	}
@@ -200,6 +207,7 @@ func Load(in Input) (*Config, error) {
 		fromList = parseSources(raw, concurrency, where("sources"), add)
 	}
 	url := getString(k, "queue_url", where, add)
+	c.queueURL, c.concurrency = url, concurrency
 	_, hasURL := rank["queue_url"]
 	_, hasList := rank["sources"]
 	switch {
@@ -211,7 +219,7 @@ func Load(in Input) (*Config, error) {
 		}
 		c.Sources = []Source{{QueueURL: url, Concurrency: concurrency}}
 	case hasList:
-		c.Sources = fromList
+		c.Sources, c.fromList = fromList, true
 		if len(fromList) == 0 {
 			add("sources (%s): no queue listed", where("sources"))
 		}

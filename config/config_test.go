@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const q1 = "http://localhost:4566/000000000000/events"
@@ -21,6 +22,7 @@ func TestDefaults(t *testing.T) {
 		Sources: []Source{{QueueURL: q1, Concurrency: 4}}, Rules: "events.d", Envelope: "", PersistMode: "batch",
 		Workers: 256, MaxInFlight: 1000, GracePeriod: 30 * time.Second, VisibilityTimeout: 60 * time.Second,
 		CallTimeout: 10 * time.Second, ReceiveWait: 20 * time.Second, LogLevel: "info", LogFormat: "auto", HTTPAddr: ":9090",
+		ProbeInterval: 15 * time.Second,
 	}
 	if diff := cmp.Diff(want, c, cmpIgnoreOrigin); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -30,10 +32,10 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
-var cmpIgnoreOrigin = cmp.FilterPath(func(p cmp.Path) bool {
+var cmpIgnoreOrigin = cmp.Options{cmp.FilterPath(func(p cmp.Path) bool {
 	s := p.String()
 	return s == "Origin" || s == "File"
-}, cmp.Ignore())
+}, cmp.Ignore()), cmpopts.IgnoreUnexported(Config{})}
 
 // TestLayering: defaults < file < env < flags, key by key.
 func TestLayering(t *testing.T) {

@@ -45,7 +45,9 @@ var fields = []field{
 	{key: "receive_wait", kind: kDuration, def: 20 * time.Second, min: 0, max: int64(20 * time.Second), usage: "long-poll wait of a receive (SQS allows 0 to 20s)"},
 	{key: "log.level", kind: kString, def: "info", enum: []string{"debug", "info", "warn", "error"}, usage: "log level"},
 	{key: "log.format", kind: kString, def: "auto", enum: []string{"auto", "json", "text"}, usage: "log format; auto: text on a terminal, JSON otherwise"},
-	{key: "http.addr", kind: kString, def: ":9090", usage: "address of the health endpoints (/healthz, /readyz); empty: none"},
+	{key: "http.addr", kind: kString, def: ":9090", usage: "address of /healthz, /readyz and /metrics; empty: none"},
+	{key: "http.probe_interval", kind: kDuration, def: 15 * time.Second, min: 0, max: int64(time.Hour),
+		usage: "how often /readyz checks that every queue and table answers (GetQueueAttributes, DescribeTable); 0: never"},
 }
 
 func fieldByKey(key string) (field, bool) {
