@@ -7,35 +7,34 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
+	"os/signal"
 	"sort"
+	"sync"
+	"syscall"
 	"time"
 
 	"eventproc/adapters/awsclient"
 	"eventproc/config"
+	"eventproc/metrics"
 	"eventproc/worker"
 )
 
 // cmdRun is the worker: it consumes the configured queues until SIGTERM or SIGINT,
-// then drains and exits 0. Exit 1: the rules or the AWS setup do not load; 2: usage or
-// configuration errors.
+// then drains and exits 0; SIGHUP reloads events.d (reload.go). Exit 1: the rules or
+// the AWS setup do not load; 2: usage or configuration errors.
 func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
+	// First of all, so that a SIGHUP during setup does not end the process (a reload
+	// asked for then happens once the worker runs).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	fs := flag.NewFlagSet("eventproc run", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	file := fs.String("config", "", "configuration file (default: $"+config.EnvConfigFile+", else ./"+config.DefaultFile+" when present)")
-	byFlag := map[string]string{}
-	for _, k := range config.Keys() {
-		usage := k.Usage + " [$" + k.Env + "]"
-		if k.Default != "" {
-			usage += " (default " + k.Default + ")"
-		}
-		fs.String(k.Flag, "", usage)
-		byFlag[k.Flag] = k.Name
-	}
+	loadConfig := configFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: eventproc run [flags]\n\nConsume SQS, validate against events.d, store in DynamoDB. Flags override\nEVENTPROC_* variables, which override the configuration file.\n\nflags:")
+		fmt.Fprintln(env.stderr, "usage: eventproc run [flags]\n\nConsume SQS, validate against events.d, store in DynamoDB. Flags override\nEVENTPROC_* variables, which override the configuration file. SIGHUP reloads events.d.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,23 +47,26 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	set := map[string]string{}
-	fs.Visit(func(f *flag.Flag) {
-		if key, ok := byFlag[f.Name]; ok {
-			set[key] = f.Value.String()
-		}
-	})
-	wd, err := os.Getwd()
+	cfg, err := loadConfig(env)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc run: %v\n", err)
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return 2
+		}
 		return 1
 	}
-	cfg, err := config.Load(config.Input{File: *file, Dir: wd, Environ: env.environ, Flags: set})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "eventproc run: %v\n", err)
-		return 2
-	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
+
+	// The endpoints answer from the start: /readyz says why the worker is not ready yet.
+	m := metrics.New()
+	h := &health{probing: cfg.ProbeInterval > 0}
+	stopHTTP, err := serveHTTP(cfg.HTTPAddr, h, m, log)
+	if err != nil {
+		log.Error("http", slog.String("error", err.Error()))
+		return 1
+	}
+	defer stopHTTP()
 
 	rs, diags, err := loadRules(cfg.Rules, cfg.Envelope)
 	if err != nil {
@@ -78,6 +80,10 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc run: %s has errors\n", cfg.Rules)
 		return 1
 	}
+	m.SetRules(rs.Types(), time.Now())
+	rules := &reloader{dir: cfg.Rules, envelope: cfg.Envelope, eng: worker.NewSwapEngine(rs), metrics: m, log: log}
+	rules.cur.Store(rs)
+	h.rules.Store(true)
 
 	awsCfg, err := awsclient.Load(ctx, env.getenv)
 	if err != nil {
@@ -86,7 +92,8 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	counter := &awsclient.Counter{}
 	counter.Instrument(&awsCfg)
-	w, err := newWorker(ctx, cfg, rs, awsCfg, log)
+	m.WatchAWS(awsCounts(counter))
+	w, err := newWorker(ctx, cfg, rules.eng, awsCfg, log, func(c *worker.Config) { c.Observer = m })
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("stopped before starting")
@@ -95,13 +102,29 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 		log.Error("setup", slog.String("error", err.Error()))
 		return 1
 	}
+	m.WatchWorker(w.Stats)
+	h.worker.Store(w)
 
-	stopHTTP, err := serveHealth(cfg.HTTPAddr, w, log)
-	if err != nil {
-		log.Error("http", slog.String("error", err.Error()))
-		return 1
+	var bg sync.WaitGroup
+	bgCtx, stopBg := context.WithCancel(ctx)
+	defer func() {
+		stopBg()
+		bg.Wait()
+	}()
+	if cfg.ProbeInterval > 0 {
+		p := newProber(awsCfg, cfg, rules.tables, log)
+		bg.Go(func() { p.run(bgCtx, cfg.ProbeInterval, h) })
 	}
-	defer stopHTTP()
+	bg.Go(func() {
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case <-hup:
+				rules.reload(bgCtx)
+			}
+		}
+	})
 
 	start := time.Now()
 	if err := w.Run(ctx); err != nil {
@@ -110,6 +133,48 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	logSummary(log, w.Stats(), counter, time.Since(start))
 	return 0
+}
+
+// configFlags registers --config and one flag per configuration key (config.Keys) on fs,
+// as `eventproc run` and `eventproc config` take them. After fs.Parse, load returns the
+// configuration: defaults < file < EVENTPROC_* variables < the flags that were set.
+// Its error is a *config.Error for configuration problems.
+func configFlags(fs *flag.FlagSet) (load func(env *cmdEnv) (*config.Config, error)) {
+	file := fs.String("config", "", "configuration `file` (default: $"+config.EnvConfigFile+", else ./"+config.DefaultFile+" when present)")
+	byFlag := map[string]string{}
+	for _, k := range config.Keys() {
+		usage := k.Usage + " [$" + k.Env + "]"
+		if k.Default != "" {
+			usage += " (default " + k.Default + ")"
+		}
+		fs.String(k.Flag, "", usage)
+		byFlag[k.Flag] = k.Name
+	}
+	return func(env *cmdEnv) (*config.Config, error) {
+		set := map[string]string{}
+		fs.Visit(func(f *flag.Flag) {
+			if key, ok := byFlag[f.Name]; ok {
+				set[key] = f.Value.String()
+			}
+		})
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		return config.Load(config.Input{File: *file, Dir: wd, Environ: env.environ, Flags: set})
+	}
+}
+
+// awsCounts adapts the request counter to the metrics' AWS collector.
+func awsCounts(c *awsclient.Counter) func() []metrics.AWSCount {
+	return func() []metrics.AWSCount {
+		snap := c.Snapshot()
+		out := make([]metrics.AWSCount, 0, len(snap))
+		for op, n := range snap {
+			out = append(out, metrics.AWSCount{Service: op.Service, Operation: op.Operation, Requests: n.Requests, Errors: n.Errors})
+		}
+		return out
+	}
 }
 
 // newLogger logs JSON, or text when format is "text" or "auto" on a terminal.
@@ -130,39 +195,6 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// serveHealth serves /healthz (alive) and /readyz (taking work) on addr; "" serves
-// nothing. The returned func stops the server.
-func serveHealth(addr string, w *worker.Worker, log *slog.Logger) (func(), error) {
-	if addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
-	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if err := w.Ready(); err != nil {
-			http.Error(rw, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(rw, "ready")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", slog.String("error", err.Error()))
-		}
-	}()
-	log.Info("health endpoints", slog.String("addr", ln.Addr().String()))
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }
 
 // logSummary logs what the run did, with the AWS requests per operation.

@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"validate":    {"validate NDJSON message bodies and print one JSON verdict per line", cmdValidate},
 	"test":        {"run the events.d test suites", cmdTest},
 	"run":         {"consume SQS, validate, persist to DynamoDB (the worker)", cmdRun},
+	"config":      {"print the effective configuration of run (secrets redacted) and where each value came from", cmdConfig},
 	"provision":   {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
 	"send":        {"send generated events to a queue", cmdSend},
 	"stats":       {"count a table's items by type, version and status, and queue depths", cmdStats},

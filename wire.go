@@ -17,14 +17,15 @@ import (
 	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
 	"eventproc/config"
-	"eventproc/engine"
 	"eventproc/worker"
 )
 
 // newWorker wires the worker of `eventproc run`: the configured queues through
 // sqsqueue, their dead-letter queues from their redrive policies, the tables through
-// dynamotable, and rs as the engine. The benchmark builds its worker here too.
-func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsCfg aws.Config, log *slog.Logger) (*worker.Worker, error) {
+// dynamotable, and eng (an *engine.Ruleset, or a worker.SwapEngine serving one) as the
+// engine; opts adjust the worker's configuration last. The benchmark builds its worker
+// here too.
+func newWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCfg aws.Config, log *slog.Logger, opts ...func(*worker.Config)) (*worker.Worker, error) {
 	awsCfg = withConnectionPool(awsCfg, 4*(cfg.Workers+len(cfg.Sources)*cfg.Sources[0].Concurrency))
 	sqsAPI := sqs.NewFromConfig(awsCfg)
 	ddbAPI := dynamodb.NewFromConfig(awsCfg)
@@ -52,8 +53,8 @@ func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsC
 		mode = dynamotable.ConditionalPut
 	}
 	sink := dynamotable.New(ddbAPI, dynamotable.Options{Mode: mode, CallTimeout: cfg.CallTimeout})
-	w, err := worker.New(worker.Config{
-		Engine:            rs,
+	wc := worker.Config{
+		Engine:            eng,
 		Sources:           sources,
 		Sink:              sink,
 		DeadLetter:        sqsqueue.NewDeadLetter(sqsAPI, sqsqueue.DeadLetterOptions{CallTimeout: cfg.CallTimeout}),
@@ -64,7 +65,11 @@ func newWorker(ctx context.Context, cfg *config.Config, rs *engine.Ruleset, awsC
 		VisibilityTimeout: visibility,
 		ReceiveTimeout:    cfg.ReceiveWait + cfg.CallTimeout,
 		CallTimeout:       cfg.CallTimeout,
-	})
+	}
+	for _, o := range opts {
+		o(&wc)
+	}
+	w, err := worker.New(wc)
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
