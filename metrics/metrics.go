@@ -80,8 +80,14 @@ func New() *Metrics {
 	m.reg.MustRegister(m.events, m.violations, m.latency, m.retryDelay, m.deadLetters, m.reloads,
 		m.ruleTypes, m.ruleVers, m.rulesLoaded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Series that exist from the start, so that rates and alerts see zeros, not gaps.
 	for _, r := range []string{"ok", "failed"} {
 		m.reloads.WithLabelValues(r)
+	}
+	for _, o := range []worker.Outcome{worker.RuleFailed, worker.Exhausted, worker.Panicked, worker.Broken} {
+		for _, r := range []string{"sent", "failed"} {
+			m.deadLetters.WithLabelValues(string(o), r)
+		}
 	}
 	empty := map[[2]string]bool{}
 	m.known.Store(&empty)
