@@ -70,17 +70,7 @@ func serveHTTP(addr string, h *health, m *metrics.Metrics, log *slog.Logger) (fu
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
-	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if err := h.ready(); err != nil {
-			http.Error(rw, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(rw, "ready")
-	})
-	mux.Handle("GET /metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: httpHandler(h, m), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", slog.String("error", err.Error()))
@@ -92,6 +82,21 @@ func serveHTTP(addr string, h *health, m *metrics.Metrics, log *slog.Logger) (fu
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// httpHandler routes /healthz, /readyz and /metrics.
+func httpHandler(h *health, m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		if err := h.ready(); err != nil {
+			http.Error(rw, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(rw, "ready")
+	})
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
 }
 
 // prober checks, every http.probe_interval, that every configured queue answers

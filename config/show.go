@@ -32,7 +32,8 @@ func (c *Config) Settings() []Setting {
 		case "sources":
 			parts := make([]string, len(c.Sources))
 			for i, src := range c.Sources {
-				parts[i] = fmt.Sprintf("%s=%d", src.QueueURL, src.Concurrency)
+				// Each URL redacted on its own: a query's last value would swallow "=N".
+				parts[i] = fmt.Sprintf("%s=%d", Redact("queue_url", src.QueueURL), src.Concurrency)
 			}
 			s.Value = strings.Join(parts, ",")
 			if !c.fromList && len(c.Sources) > 0 {
@@ -44,7 +45,9 @@ func (c *Config) Settings() []Setting {
 		if s.Origin == "" {
 			s.Value = ""
 		}
-		s.Value = Redact(f.key, s.Value)
+		if f.key != "sources" {
+			s.Value = Redact(f.key, s.Value)
+		}
 		out = append(out, s)
 	}
 	return out
