@@ -624,7 +624,7 @@ func TestEndToEndMissingTable(t *testing.T) {
 	s.send(t, s.queueURL, bodies)
 	p := s.run(t, bin, s.env)
 	waitUntil(t, "the pause", 30*time.Second, p, func() bool {
-		return len(p.lines("deployment error: intake paused, not ready; in-flight messages are made visible again without using an attempt")) > 0
+		return len(p.lines("deployment error: intake paused, not ready; the affected messages are held without using an attempt")) > 0
 	})
 	var addr string
 	waitUntil(t, "the health address", 5*time.Second, p, func() bool {

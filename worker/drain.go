@@ -12,7 +12,8 @@ import (
 //
 //  1. the pollers stop receiving: no new long poll starts, and the ones in progress
 //     finish (at most the receive wait), so no message is left with a poll nobody reads;
-//  2. messages received but not started are made visible again at once;
+//  2. messages received but not started, and those held through a deployment error,
+//     are made visible again at once;
 //  3. messages being handled finish, within the grace period; when it runs out their
 //     writes are cancelled and they are made visible again (a write that did land is
 //     idempotent, so the redelivery does not store it twice);
@@ -27,8 +28,8 @@ func (w *Worker) drain(pollers, workers *sync.WaitGroup, sem *semaphore.Weighted
 	pollers.Wait()
 	w.holdMu.Lock()
 	w.pollersDone = true
-	held := w.held
-	w.held = nil
+	held := append(w.held, w.parked...)
+	w.held, w.parked = nil, nil
 	w.holdMu.Unlock()
 	for _, j := range held {
 		w.release(j, sem, false)

@@ -61,6 +61,9 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 		if !ok {
 			return
 		}
+		if probe && w.probeHeld() {
+			continue // a held message is the probe: nothing is redelivered
+		}
 		if err := sem.Acquire(ctx, int64(n)); err != nil {
 			if probe {
 				w.brk.probeEmpty()
@@ -137,12 +140,17 @@ func (s *source) setReceiveErr(err error) {
 	s.mu.Unlock()
 }
 
-// work takes jobs until the channel closes. After ctx ends, or while intake is paused
-// by a deployment error, it does not start a job: it makes the message visible again.
+// work takes jobs until the channel closes. After ctx ends it does not start a job: it
+// makes the message visible again. While intake is paused by a deployment error it holds
+// the message until intake resumes (hold.go).
 func (w *Worker) work(ctx context.Context, sem *semaphore.Weighted) {
 	for j := range w.jobs {
-		if stopping := ctx.Err() != nil; stopping || w.brk.paused() {
-			w.release(j, sem, stopping)
+		if ctx.Err() != nil {
+			w.release(j, sem, true)
+			continue
+		}
+		if w.brk.paused() {
+			w.hold(j, sem)
 			continue
 		}
 		w.handle(j, sem)

@@ -274,7 +274,7 @@ func TestFatalPausesIntake(t *testing.T) {
 	waitFor(t, "all stored", func() bool { return r.table.Len("events") == 5 && r.queue.Len() == 0 })
 	waitFor(t, "ready", func() bool { return r.w.Ready() == nil })
 	r.stop()
-	if l := logLines(t, "deployment error: intake paused, not ready; in-flight messages are made visible again without using an attempt"); len(l) == 0 {
+	if l := logLines(t, "deployment error: intake paused, not ready; the affected messages are held without using an attempt"); len(l) == 0 {
 		t.Error("the pause was not logged")
 	}
 }

@@ -22,9 +22,9 @@ const (
 	RuleFailed Outcome = "rule_failed" // a rule failed to evaluate; dead-lettered; acked
 	Retry      Outcome = "retry"       // retryable failure; visible again after the policy's delay
 	Exhausted  Outcome = "exhausted"   // retryable failure on the last attempt; dead-lettered; acked
-	Fatal      Outcome = "fatal"       // deployment error; visible again at once; intake paused
+	Fatal      Outcome = "fatal"       // deployment error; held until intake resumes; intake paused
 	Panicked   Outcome = "panic"       // a panic while handling it; dead-lettered; acked
-	Released   Outcome = "released"    // not finished (stopping or paused); visible again at once
+	Released   Outcome = "released"    // not finished when stopping (held ones too); visible again at once
 	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
 )
 
@@ -49,6 +49,7 @@ type action struct {
 	ack        bool
 	visibility bool // change the visibility to delay
 	delay      time.Duration
+	hold       bool  // keep the message (its visibility extended) until intake resumes
 	fatal      error // trip the breaker
 }
 
@@ -83,7 +84,7 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	case stopped:
 		a = action{outcome: Released, reason: f.putErr.Error(), visibility: true}
 	case IsFatal(f.putErr):
-		a = action{outcome: Fatal, reason: f.putErr.Error(), visibility: true, fatal: f.putErr}
+		a = action{outcome: Fatal, reason: f.putErr.Error(), hold: true, fatal: f.putErr}
 	case errors.As(f.putErr, &pe):
 		a = action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
 	case retry.Exhausted(attempt):
@@ -100,7 +101,7 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	case f.dlqErr == nil:
 		a.deadLetter, a.ack = false, true
 	case IsFatal(f.dlqErr):
-		a = action{outcome: Fatal, reason: "dead-letter: " + f.dlqErr.Error(), visibility: true, fatal: f.dlqErr}
+		a = action{outcome: Fatal, reason: "dead-letter: " + f.dlqErr.Error(), hold: true, fatal: f.dlqErr}
 	default:
 		// The dead-letter queue refused it for now: the whole message is tried again
 		// later (it comes back and is dead-lettered then).
@@ -140,6 +141,8 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 		w.ack(j, sem)
 	case a.visibility:
 		w.setVisibility(j, a.delay, sem)
+	case a.hold:
+		w.hold(j, sem)
 	}
 }
 

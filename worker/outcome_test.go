@@ -38,7 +38,7 @@ func TestDecide(t *testing.T) {
 		{"beyond exhausted", facts{verdict: valid, wrote: true, putErr: retryable}, 9, false,
 			action{outcome: Exhausted, reason: retryable.Error(), deadLetter: true}},
 		{"fatal does not spend attempts", facts{verdict: valid, wrote: true, putErr: fatal}, 3, false,
-			action{outcome: Fatal, reason: fatal.Error(), visibility: true, fatal: fatal}},
+			action{outcome: Fatal, reason: fatal.Error(), hold: true, fatal: fatal}},
 		{"stopped: released, not retried", facts{verdict: valid, wrote: true, putErr: retryable}, 3, true,
 			action{outcome: Released, reason: retryable.Error(), visibility: true}},
 		{"stopped but stored: acked", facts{verdict: valid, wrote: true}, 1, true, action{outcome: Processed, ack: true}},
@@ -54,7 +54,7 @@ func TestDecide(t *testing.T) {
 		{"dead-letter refused for now: retry", facts{verdict: ruleFailed, deadLettered: true, dlqErr: retryable}, 2, false,
 			action{outcome: Retry, reason: "dead-letter: " + retryable.Error(), visibility: true, delay: 22500 * time.Millisecond}},
 		{"dead-letter queue missing: pause", facts{verdict: valid, wrote: true, putErr: retryable, deadLettered: true, dlqErr: fatal}, 3, false,
-			action{outcome: Fatal, reason: "dead-letter: " + fatal.Error(), visibility: true, fatal: fatal}},
+			action{outcome: Fatal, reason: "dead-letter: " + fatal.Error(), hold: true, fatal: fatal}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,6 +88,7 @@ type Worker struct {
 	holdMu      sync.Mutex
 	pollersDone bool   // the last poller has returned
 	held        []*job // unstarted messages to release once the pollers are done
+	parked      []*job // held through a deployment error until intake resumes (hold.go)
 
 	draining atomic.Bool
 	started  atomic.Bool
@@ -279,9 +280,10 @@ func (w *Worker) Ready() error {
 
 func (w *Worker) breakerChanged(open bool, pause time.Duration, err error) {
 	if open {
-		w.log.Error("deployment error: intake paused, not ready; in-flight messages are made visible again without using an attempt",
+		w.log.Error("deployment error: intake paused, not ready; the affected messages are held without using an attempt",
 			slog.String("error", err.Error()), slog.Duration("probe_in", pause))
 		return
 	}
 	w.log.Warn("deployment error cleared: intake resumed")
+	w.resume()
 }

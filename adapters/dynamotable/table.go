@@ -183,6 +183,16 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 		out, err := t.api.BatchWriteItem(cctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
 		cancel()
 		if err != nil {
+			if len(req) > 1 && isCode(err, "ResourceNotFoundException") {
+				// One missing table fails the whole call, the items for the tables that
+				// exist included: write each table's items on their own, so that only
+				// the missing table's fail.
+				for _, table := range slices.Sorted(maps.Keys(req)) {
+					sub := pendingIndexes(map[string][]types.WriteRequest{table: req[table]}, byKey, items)
+					t.batchWrite(ctx, items, sub, avs, errs)
+				}
+				return
+			}
 			if pending := pendingIndexes(req, byKey, items); len(pending) > 1 && isValidation(err) {
 				// One item DynamoDB refuses (over 400 KB, a number out of range, nested
 				// too deeply) fails the whole call: write each on its own, so that only
@@ -224,9 +234,12 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 
 // isValidation reports whether DynamoDB refused a request as invalid
 // (ValidationException): something in it, not the service, is at fault.
-func isValidation(err error) bool {
+func isValidation(err error) bool { return isCode(err, "ValidationException") }
+
+// isCode reports whether err is an API error with the given code.
+func isCode(err error, code string) bool {
 	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "ValidationException"
+	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
 func countRequests(req map[string][]types.WriteRequest) int {

@@ -193,6 +193,37 @@ func TestSink(t *testing.T, h SinkHarness) {
 			}
 		}
 	})
+
+	t.Run("MissingTableBesideExisting", func(t *testing.T) {
+		t.Parallel()
+		f := h.New(t, pk)
+		if f.MissingTable == "" {
+			t.Skip("no missing table")
+		}
+		key := map[string]string{"pk": "beside"}
+		errs := f.Sink.Put(context.Background(), []worker.Item{
+			{Table: f.Table, Key: key, Attrs: map[string]any{"v": "x"}},
+			{Table: f.MissingTable, Key: map[string]string{"pk": "a"}, Attrs: map[string]any{}},
+		})
+		if len(errs) != 2 {
+			t.Fatalf("Put returned %d errors for 2 items", len(errs))
+		}
+		if !worker.IsFatal(errs[1]) {
+			t.Errorf("item for the missing table: %v, want a *worker.FatalError", errs[1])
+		}
+		// DynamoDB fails the whole call; a sink may split it per table. Either way the
+		// item for the existing table is stored exactly when it is reported stored, and
+		// never reported retryable (that would spend the message's attempts).
+		_, stored := f.Get(t, key)
+		switch {
+		case errs[0] == nil && !stored:
+			t.Errorf("item for the existing table reported stored, not stored")
+		case errs[0] != nil && !worker.IsFatal(errs[0]):
+			t.Errorf("item for the existing table: %v, want nil or a *worker.FatalError", errs[0])
+		case errs[0] != nil && stored:
+			t.Errorf("item for the existing table stored but reported %v", errs[0])
+		}
+	})
 }
 
 func putOK(t *testing.T, f SinkFixture, items []worker.Item) {

@@ -44,9 +44,11 @@ func NewTable(mode TableMode) *Table {
 	return &Table{firstWriteWins: mode == FirstWriteWins, items: make(map[string]map[string]worker.Item)}
 }
 
-// Declare makes the store strict: only declared tables exist (an item for another table
-// fails with a *worker.FatalError, like a missing DynamoDB table), and an item's key must
-// hold exactly the declared key attributes.
+// Declare makes the store strict: only declared tables exist, and an item's key must
+// hold exactly the declared key attributes. A Put naming another table fails every item
+// of the call with a *worker.FatalError, as one BatchWriteItem naming a missing DynamoDB
+// table fails whole (an adapter may split such a call per table; this fake does not, so
+// the worker is tested against the worst case).
 func (t *Table) Declare(table string, key ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -108,6 +110,19 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.schemas != nil {
+		// DynamoDB refuses a whole BatchWriteItem that names a missing table
+		// (ResourceNotFoundException), the items for existing tables included.
+		for _, it := range items {
+			if _, ok := t.schemas[it.Table]; !ok {
+				err := &worker.FatalError{Err: fmt.Errorf("put items: table %q does not exist", it.Table)}
+				for i := range errs {
+					errs[i] = err
+				}
+				return errs
+			}
+		}
+	}
 	for i, it := range items {
 		if itemErr != nil {
 			if err := itemErr(it); err != nil {
