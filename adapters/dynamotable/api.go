@@ -2,10 +2,14 @@ package dynamotable
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
 
 	"eventproc/adapters/internal/awserr"
+	"eventproc/worker"
 )
 
 // API is the part of the DynamoDB client that this package calls. *dynamodb.Client
@@ -30,5 +34,40 @@ var codes = awserr.Codes{
 	},
 }
 
-// classify wraps err as a *worker.RetryableError or *worker.FatalError.
-func classify(err error) error { return awserr.Classify(err, codes) }
+// classify wraps err as a *worker.RetryableError or *worker.FatalError. A key that does
+// not match the table's key schema is fatal: events.d and the table disagree, which no
+// retry fixes.
+func classify(err error) error {
+	if isKeySchemaMismatch(err) {
+		return &worker.FatalError{Err: err}
+	}
+	return awserr.Classify(err, codes)
+}
+
+// keySchemaMessages start the messages of the ValidationExceptions that say an item's
+// key does not match its table's key schema. DynamoDB gives this code to every invalid
+// request, so only the message tells a key mismatch apart; these are the messages
+// DynamoDB documents and returns ("The provided key element does not match the schema"
+// from BatchWriteItem, "Missing the key" and "Type mismatch for key" from PutItem), and
+// dynalite returns the same. Kept to whole phrases about the key so that no other
+// invalid item (too large, a number out of range) is taken for a deployment error.
+var keySchemaMessages = []string{
+	"The provided key element does not match the schema",
+	"One or more parameter values were invalid: Missing the key ",
+	"One or more parameter values were invalid: Type mismatch for key ",
+}
+
+// isKeySchemaMismatch reports whether err is a ValidationException about an item's key
+// not matching the table's key schema.
+func isKeySchemaMismatch(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
+		return false
+	}
+	for _, m := range keySchemaMessages {
+		if strings.HasPrefix(api.ErrorMessage(), m) {
+			return true
+		}
+	}
+	return false
+}

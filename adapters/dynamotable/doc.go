@@ -11,5 +11,7 @@
 // Item values convert as string → S, int64, float64 and json.Number → N (json.Number
 // keeps its literal), bool → BOOL, nil → NULL, time.Time → S (RFC 3339, nanoseconds,
 // UTC), []any → L and map[string]any → M, recursively. Every call has its own timeout;
-// errors are *worker.RetryableError or *worker.FatalError, told apart by API error code.
+// errors are *worker.RetryableError or *worker.FatalError, told apart by API error code
+// (and, for a key that does not match the table's key schema, a fatal error, by the
+// ValidationException's documented message: see classify).
 package dynamotable

@@ -208,3 +208,23 @@ func TestParseMode(t *testing.T) {
 		t.Errorf("ParseMode(upsert): no error")
 	}
 }
+
+// TestKeySchemaMismatchIsFatal: a key that does not match the table's schema is a
+// deployment error; any other ValidationException is not.
+func TestKeySchemaMismatchIsFatal(t *testing.T) {
+	for msg, fatal := range map[string]bool{
+		"The provided key element does not match the schema":                                        true,
+		"One or more parameter values were invalid: Missing the key pk in the item":                 true,
+		"One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N": true,
+		"Item size has exceeded the maximum allowed size":                                           false,
+		"Number overflow. Attempting to store a number with magnitude larger than supported range":  false,
+	} {
+		err := classify(&smithy.GenericAPIError{Code: "ValidationException", Message: msg})
+		if worker.IsFatal(err) != fatal {
+			t.Errorf("ValidationException %q: %v, want fatal %v", msg, err, fatal)
+		}
+	}
+	if err := classify(&smithy.GenericAPIError{Code: "SomethingElse", Message: "The provided key element does not match the schema"}); worker.IsFatal(err) {
+		t.Errorf("another code with the key message: %v, want not fatal", err)
+	}
+}

@@ -194,6 +194,32 @@ func TestSink(t *testing.T, h SinkHarness) {
 		}
 	})
 
+	t.Run("KeySchemaMismatchIsFatal", func(t *testing.T) {
+		t.Parallel()
+		f := h.New(t, pk)
+		good := map[string]string{"pk": "good"}
+		for _, bad := range []map[string]string{{"id": "x"}, {"id": "x", "sk": "y"}} {
+			errs := f.Sink.Put(context.Background(), []worker.Item{
+				{Table: f.Table, Key: good, Attrs: map[string]any{"v": "x"}},
+				{Table: f.Table, Key: bad, Attrs: map[string]any{"v": "x"}},
+			})
+			if len(errs) != 2 {
+				t.Fatalf("Put returned %d errors for 2 items", len(errs))
+			}
+			// A key that does not match the table's schema is a deployment error (events.d
+			// and the table disagree): retrying it would only spend attempts.
+			if !worker.IsFatal(errs[1]) {
+				t.Errorf("key %v on a table keyed by pk: %v, want a *worker.FatalError", bad, errs[1])
+			}
+			if errs[0] != nil {
+				t.Errorf("item with the right key beside it: %v, want it stored", errs[0])
+			}
+		}
+		if _, ok := f.Get(t, good); !ok {
+			t.Errorf("item with the right key not stored")
+		}
+	})
+
 	t.Run("MissingTableBesideExisting", func(t *testing.T) {
 		t.Parallel()
 		f := h.New(t, pk)
