@@ -58,16 +58,6 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
 
-	// The endpoints answer from the start: /readyz says why the worker is not ready yet.
-	m := metrics.New()
-	h := &health{probing: cfg.ProbeInterval > 0}
-	stopHTTP, err := serveHTTP(cfg.HTTPAddr, h, m, log)
-	if err != nil {
-		log.Error("http", slog.String("error", err.Error()))
-		return 1
-	}
-	defer stopHTTP()
-
 	rs, diags, err := loadRules(cfg.Rules, cfg.Envelope)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc run: %v\n", err)
@@ -80,10 +70,20 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc run: %s has errors\n", cfg.Rules)
 		return 1
 	}
+	m := metrics.New()
 	m.SetRules(rs.Types(), time.Now())
 	rules := &reloader{dir: cfg.Rules, envelope: cfg.Envelope, eng: worker.NewSwapEngine(rs), metrics: m, log: log}
 	rules.cur.Store(rs)
+	h := &health{probing: cfg.ProbeInterval > 0}
 	h.rules.Store(true)
+
+	// The endpoints answer while the worker connects: /readyz says why it is not ready.
+	stopHTTP, err := serveHTTP(cfg.HTTPAddr, h, m, log)
+	if err != nil {
+		log.Error("http", slog.String("error", err.Error()))
+		return 1
+	}
+	defer stopHTTP()
 
 	awsCfg, err := awsclient.Load(ctx, env.getenv)
 	if err != nil {
