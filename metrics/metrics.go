@@ -84,7 +84,7 @@ func New() *Metrics {
 	for _, r := range []string{"ok", "failed"} {
 		m.reloads.WithLabelValues(r)
 	}
-	for _, o := range []worker.Outcome{worker.RuleFailed, worker.Exhausted, worker.Panicked, worker.Broken} {
+	for _, o := range []worker.Outcome{worker.RuleFailed, worker.Exhausted, worker.Panicked, worker.Broken, worker.Unwritable} {
 		for _, r := range []string{"sent", "failed"} {
 			m.deadLetters.WithLabelValues(string(o), r)
 		}

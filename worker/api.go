@@ -56,8 +56,10 @@ type Item struct {
 type Sink interface {
 	// Put writes items idempotently: writing an item whose key already exists does not
 	// create a second item (first-write-wins or upsert, by configuration). It returns
-	// one error per item, in order (nil for a stored one); each is nil, *RetryableError
-	// or *FatalError.
+	// one error per item, in order (nil for a stored one); each is nil, *RetryableError,
+	// *FatalError (the deployment is wrong: every item of its kind fails) or
+	// *UnwritableError (this item can never be written: no retry). One item's
+	// *UnwritableError must not fail the other items of the call.
 	Put(ctx context.Context, items []Item) []error
 }
 
@@ -82,6 +84,20 @@ type FatalError struct{ Err error }
 
 func (e *FatalError) Error() string { return fmt.Sprintf("fatal: %v", e.Err) }
 func (e *FatalError) Unwrap() error { return e.Err }
+
+// UnwritableError is an item that can never be written as it is, whatever the
+// deployment: over the store's item size, a number out of its range, a value the sink
+// cannot convert, no key. Its message is dead-lettered at once; no retry helps.
+type UnwritableError struct{ Err error }
+
+func (e *UnwritableError) Error() string { return fmt.Sprintf("unwritable: %v", e.Err) }
+func (e *UnwritableError) Unwrap() error { return e.Err }
+
+// IsUnwritable reports whether err is, or wraps, an *UnwritableError.
+func IsUnwritable(err error) bool {
+	var u *UnwritableError
+	return errors.As(err, &u)
+}
 
 // IsFatal reports whether err is, or wraps, a *FatalError.
 func IsFatal(err error) bool {

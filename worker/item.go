@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
 	"eventproc/engine"
 )
@@ -63,6 +64,11 @@ func (w *Worker) rejectedItemOf(eng Engine, msg Message, v *engine.Verdict) Item
 		"violations": violations,
 		"raw_body":   msg.Body,
 	}
+	if raw, cut := cutRawBody(msg.Body); cut {
+		attrs["raw_body"] = raw
+		attrs["raw_body_truncated"] = true
+		attrs["raw_body_size"] = int64(len(msg.Body))
+	}
 	for k, val := range map[string]string{"event_type": v.EventType, "schema_version": v.Version, "event_id": v.EventID} {
 		if val != "" {
 			attrs[k] = val
@@ -79,6 +85,24 @@ func (w *Worker) rejectedItemOf(eng Engine, msg Message, v *engine.Verdict) Item
 		delete(attrs, k)
 	}
 	return Item{Table: p.Table, Key: key, Attrs: attrs}
+}
+
+// maxRawBody is how much of an invalid message's body its rejected item keeps: a message
+// may hold up to 1 MiB (SQS's limit), an item 400 KB (DynamoDB's), and the item's other
+// attributes need room too.
+const maxRawBody = 300 << 10
+
+// cutRawBody returns body's first maxRawBody bytes, cut at a character boundary, and
+// whether it was cut.
+func cutRawBody(body string) (string, bool) {
+	if len(body) <= maxRawBody {
+		return body, false
+	}
+	n := maxRawBody
+	for n > 0 && !utf8.RuneStart(body[n]) {
+		n--
+	}
+	return body[:n], true
 }
 
 func (w *Worker) stamp(attrs map[string]any, msg Message, status string) {

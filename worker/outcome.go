@@ -26,6 +26,7 @@ const (
 	Panicked   Outcome = "panic"       // a panic while handling it; dead-lettered; acked
 	Released   Outcome = "released"    // not finished when stopping (held ones too); visible again at once
 	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
+	Unwritable Outcome = "unwritable"  // the store refuses the item for good (too large, …); dead-lettered; acked
 )
 
 // facts is what happened to a message before its outcome is decided.
@@ -85,6 +86,8 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 		a = action{outcome: Released, reason: f.putErr.Error(), visibility: true}
 	case IsFatal(f.putErr):
 		a = action{outcome: Fatal, reason: f.putErr.Error(), hold: true, fatal: f.putErr}
+	case IsUnwritable(f.putErr):
+		a = action{outcome: Unwritable, reason: f.putErr.Error(), deadLetter: true}
 	case errors.As(f.putErr, &pe):
 		a = action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
 	case retry.Exhausted(attempt):
@@ -239,7 +242,7 @@ func (w *Worker) logOutcome(j *job, v *engine.Verdict, a action, stack string) {
 	switch a.outcome {
 	case Retry, Released:
 		level = slog.LevelWarn
-	case RuleFailed, Exhausted, Fatal, Panicked, Broken:
+	case RuleFailed, Exhausted, Fatal, Panicked, Broken, Unwritable:
 		level = slog.LevelError
 	}
 	ctx := context.Background()

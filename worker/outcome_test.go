@@ -17,6 +17,7 @@ func TestDecide(t *testing.T) {
 	retryable := &RetryableError{Err: errors.New("throttled")}
 	fatal := &FatalError{Err: errors.New("no such table")}
 	other := errors.New("something odd")
+	unwritable := &UnwritableError{Err: errors.New("item size has exceeded the maximum allowed size")}
 	tests := []struct {
 		name    string
 		f       facts
@@ -45,6 +46,10 @@ func TestDecide(t *testing.T) {
 		{"panic", facts{panic: &panicError{value: "boom"}}, 1, false, action{outcome: Panicked, reason: "panic: boom", deadLetter: true}},
 		{"panic in the sink", facts{verdict: valid, wrote: true, putErr: &panicError{value: "nil map"}}, 1, false,
 			action{outcome: Panicked, reason: "panic: nil map", deadLetter: true}},
+		{"unwritable item: dead-lettered at once", facts{verdict: valid, wrote: true, putErr: unwritable}, 1, false,
+			action{outcome: Unwritable, reason: unwritable.Error(), deadLetter: true}},
+		{"unwritable, dead-lettered: ack", facts{verdict: invalid, wrote: true, putErr: unwritable, deadLettered: true}, 1, false,
+			action{outcome: Unwritable, reason: unwritable.Error(), ack: true}},
 		{"item not buildable", facts{verdict: valid, buildErr: errors.New("no key")}, 1, false,
 			action{outcome: Broken, reason: "no key", deadLetter: true}},
 		{"dead-lettered: ack", facts{verdict: ruleFailed, deadLettered: true}, 1, false,

@@ -18,6 +18,7 @@ type counters struct {
 	receiveErrors, ackErrors, visibilityErrors   atomic.Int64
 	processed, rejected, ruleFailed, retry       atomic.Int64
 	exhausted, fatal, panicked, released, broken atomic.Int64
+	unwritable                                   atomic.Int64
 }
 
 func (c *counters) outcome(o Outcome) *atomic.Int64 {
@@ -38,6 +39,8 @@ func (c *counters) outcome(o Outcome) *atomic.Int64 {
 		return &c.panicked
 	case Released:
 		return &c.released
+	case Unwritable:
+		return &c.unwritable
 	default:
 		return &c.broken
 	}
@@ -45,7 +48,7 @@ func (c *counters) outcome(o Outcome) *atomic.Int64 {
 
 func (c *counters) count(o Outcome) { c.outcome(o).Add(1) }
 
-var allOutcomes = []Outcome{Processed, Rejected, RuleFailed, Retry, Exhausted, Fatal, Panicked, Released, Broken}
+var allOutcomes = []Outcome{Processed, Rejected, RuleFailed, Retry, Exhausted, Fatal, Panicked, Released, Broken, Unwritable}
 
 // Stats returns the counters; safe to call at any time.
 func (w *Worker) Stats() Stats {

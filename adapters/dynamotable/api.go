@@ -44,6 +44,17 @@ func classify(err error) error {
 	return awserr.Classify(err, codes)
 }
 
+// classifyItem is classify for the error of a write of one item: a ValidationException
+// that is not a key mismatch means that DynamoDB refuses this item as it is (over
+// 400 KB, a number out of range, nested too deeply), a *worker.UnwritableError.
+func classifyItem(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" && !isKeySchemaMismatch(err) {
+		return &worker.UnwritableError{Err: err}
+	}
+	return classify(err)
+}
+
 // keySchemaMessages start the messages of the ValidationExceptions that say an item's
 // key does not match its table's key schema. DynamoDB gives this code to every invalid
 // request, so only the message tells a key mismatch apart; these are the messages

@@ -13,5 +13,7 @@
 // UTC), []any → L and map[string]any → M, recursively. Every call has its own timeout;
 // errors are *worker.RetryableError or *worker.FatalError, told apart by API error code
 // (and, for a key that does not match the table's key schema, a fatal error, by the
-// ValidationException's documented message: see classify).
+// ValidationException's documented message: see classify); an item DynamoDB refuses as
+// it is (a ValidationException about that one item: over 400 KB, a number out of
+// range) fails with *worker.UnwritableError, and the other items of its call are stored.
 package dynamotable

@@ -29,8 +29,8 @@ func TestBatchIsolatesInvalidItem(t *testing.T) {
 	for i, err := range errs {
 		bad := i == 1 || i == 4
 		switch {
-		case bad && err == nil:
-			t.Errorf("item %d: stored, want an error", i)
+		case bad && !worker.IsUnwritable(err):
+			t.Errorf("item %d: %v, want a *worker.UnwritableError (no retry can store it)", i, err)
 		case !bad && err != nil:
 			t.Errorf("item %d: %v, want it stored beside the bad ones", i, err)
 		}

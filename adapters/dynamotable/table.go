@@ -92,8 +92,8 @@ func New(api API, opts Options) *Table {
 	return &Table{api: api, opts: opts}
 }
 
-// Put stores items and returns one error per item (nil, *worker.RetryableError or
-// *worker.FatalError). Items of one call may go to different tables. Two items with
+// Put stores items and returns one error per item (nil, *worker.RetryableError,
+// *worker.FatalError or, for an item DynamoDB refuses as it is, *worker.UnwritableError). Items of one call may go to different tables. Two items with
 // the same table and key in one call are written once: the last of them (BatchUpsert)
 // or the first (ConditionalPut), and both get its result.
 func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
@@ -202,7 +202,9 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 				}
 				return
 			}
-			err = classify(fmt.Errorf("batch write %d items: %w", countRequests(req), err))
+			// A ValidationException of a call of several items was split above: here
+			// it is about this one item.
+			err = classifyItem(fmt.Errorf("batch write %d items: %w", countRequests(req), err))
 			for _, r := range pendingIndexes(req, byKey, items) {
 				errs[r] = err
 			}
@@ -312,7 +314,7 @@ func (t *Table) putIfAbsent(ctx context.Context, it worker.Item, av map[string]t
 		return nil // stored before: first write wins
 	}
 	if err != nil {
-		return classify(fmt.Errorf("put item %s in %s: %w", keyString(it.Key), it.Table, err))
+		return classifyItem(fmt.Errorf("put item %s in %s: %w", keyString(it.Key), it.Table, err))
 	}
 	return nil
 }

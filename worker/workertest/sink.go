@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,6 +218,30 @@ func TestSink(t *testing.T, h SinkHarness) {
 		}
 		if _, ok := f.Get(t, good); !ok {
 			t.Errorf("item with the right key not stored")
+		}
+	})
+
+	t.Run("OversizedItemIsUnwritable", func(t *testing.T) {
+		t.Parallel()
+		f := h.New(t, pk)
+		good := map[string]string{"pk": "good"}
+		errs := f.Sink.Put(context.Background(), []worker.Item{
+			{Table: f.Table, Key: good, Attrs: map[string]any{"v": "x"}},
+			{Table: f.Table, Key: map[string]string{"pk": "big"}, Attrs: map[string]any{"big": strings.Repeat("x", 500<<10)}},
+		})
+		if len(errs) != 2 {
+			t.Fatalf("Put returned %d errors for 2 items", len(errs))
+		}
+		// Over the 400 KB item limit: this item can never be written, and it must not
+		// take its neighbour down with it.
+		if !worker.IsUnwritable(errs[1]) {
+			t.Errorf("item over 400 KB: %v, want a *worker.UnwritableError", errs[1])
+		}
+		if errs[0] != nil {
+			t.Errorf("item beside it: %v, want it stored", errs[0])
+		}
+		if _, ok := f.Get(t, good); !ok {
+			t.Errorf("item beside the oversized one not stored")
 		}
 	})
 

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"eventproc/worker"
 )
@@ -130,6 +131,10 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 				continue
 			}
 		}
+		if n := ItemSize(it); n > MaxItemSize {
+			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item: item size %d has exceeded the maximum allowed size", n)}
+			continue
+		}
 		if t.schemas != nil {
 			key, ok := t.schemas[it.Table]
 			if !ok {
@@ -157,6 +162,47 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 		t.written++
 	}
 	return errs
+}
+
+// MaxItemSize is DynamoDB's limit on an item's size, in bytes.
+const MaxItemSize = 400 << 10
+
+// ItemSize estimates an item's size as DynamoDB counts it: attribute names and values
+// in UTF-8 bytes, a number at most 21 bytes, 1 byte for a boolean or null, 3 bytes and
+// 1 per element for a list or map.
+func ItemSize(it worker.Item) int {
+	n := 0
+	for k, v := range it.Key {
+		n += len(k) + len(v)
+	}
+	for k, v := range it.Attrs {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case time.Time:
+		return len(v.UTC().Format(time.RFC3339Nano))
+	case bool, nil:
+		return 1
+	case []any:
+		n := 3
+		for _, x := range v {
+			n += 1 + valueSize(x)
+		}
+		return n
+	case map[string]any:
+		n := 3
+		for k, x := range v {
+			n += 1 + len(k) + valueSize(x)
+		}
+		return n
+	}
+	return 21 // a number
 }
 
 func sameKeys(want []string, key map[string]string) bool {
