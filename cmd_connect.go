@@ -26,29 +26,17 @@ import (
 // positioned where events.d names them; queues where the configuration names them
 // (the file, the variable or the flag).
 
-// connectDiagnostics checks the queues of cfg and the tables of rs.
-func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cfg *config.Config, rulesDir string) engine.Diagnostics {
+// tableDiagnostics checks that every table of rs exists, is active, and is keyed as the
+// persistence mapping says (check --connect, and a SIGHUP reload before it switches).
+func tableDiagnostics(ctx context.Context, db *dynamodb.Client, rs *engine.Ruleset, rulesDir string, timeout time.Duration) engine.Diagnostics {
 	var ds engine.Diagnostics
 	add := func(p engine.Pos, sev engine.Severity, code, format string, args ...any) {
 		ds = append(ds, engine.Diagnostic{Pos: p, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
-	awsCfg, err := awsclient.Load(ctx, env.getenv)
-	if err != nil {
-		add(engine.Pos{File: "aws", Line: 1, Col: 1}, engine.Error, "aws-config", "%v", err)
-		return ds
-	}
-	timeout := cfg.CallTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, timeout) }
-
-	// Tables: they exist, are active, and are keyed as the persistence mapping says.
-	db := dynamodb.NewFromConfig(awsCfg)
 	for _, t := range rs.Tables() {
 		p := t.Pos
 		p.File = joinPath(rulesDir, p.File)
-		cctx, cancel := call()
+		cctx, cancel := context.WithTimeout(ctx, timeout)
 		out, err := db.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
 		cancel()
 		var missing *ddbtypes.ResourceNotFoundException
@@ -68,6 +56,27 @@ func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cf
 			add(p, engine.Warning, "table-not-active", "table %s is %s, not ACTIVE", t.Name, out.Table.TableStatus)
 		}
 	}
+	return ds
+}
+
+// connectDiagnostics checks the queues of cfg and the tables of rs.
+func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cfg *config.Config, rulesDir string) engine.Diagnostics {
+	var ds engine.Diagnostics
+	add := func(p engine.Pos, sev engine.Severity, code, format string, args ...any) {
+		ds = append(ds, engine.Diagnostic{Pos: p, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	awsCfg, err := awsclient.Load(ctx, env.getenv)
+	if err != nil {
+		add(engine.Pos{File: "aws", Line: 1, Col: 1}, engine.Error, "aws-config", "%v", err)
+		return ds
+	}
+	timeout := cfg.CallTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, timeout) }
+
+	ds = append(ds, tableDiagnostics(ctx, dynamodb.NewFromConfig(awsCfg), rs, rulesDir, timeout)...)
 
 	// Queues: they exist, have a redrive policy to an existing DLQ with maxReceiveCount
 	// above every max_attempts, and a visibility timeout that suits the worker.

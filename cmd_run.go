@@ -14,8 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"eventproc/adapters/awsclient"
 	"eventproc/config"
+	"eventproc/engine"
 	"eventproc/metrics"
 	"eventproc/worker"
 )
@@ -104,6 +107,10 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	m.WatchWorker(w.Stats)
 	h.worker.Store(w)
+	db := dynamodb.NewFromConfig(awsCfg)
+	rules.checkTables = func(ctx context.Context, rs *engine.Ruleset) engine.Diagnostics {
+		return tableDiagnostics(ctx, db, rs, cfg.Rules, cfg.CallTimeout)
+	}
 
 	var bg sync.WaitGroup
 	bgCtx, stopBg := context.WithCancel(ctx)

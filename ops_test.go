@@ -193,6 +193,7 @@ func TestEndToEndOperations(t *testing.T) {
 		t.Skip("end to end")
 	}
 	bin := e2eBinary(t)
+	var err error
 	rules := copyEventsD(t)
 	s := newE2E(t, bin, rules, 30*time.Second)
 	p := s.run(t, bin, s.env, "--http-probe-interval", "500ms")
@@ -300,6 +301,12 @@ func TestEndToEndOperations(t *testing.T) {
 
 	// A broken edit: the rule reads a field that does not exist. The reload fails with
 	// its diagnostic logged; the rules in use (with the blocking rule) stay.
+	good := map[string][]byte{}
+	for _, f := range []string{"order.placed.yaml", "user.created.yaml"} {
+		if good[f], err = os.ReadFile(filepath.Join(rules, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	editFile(t, filepath.Join(rules, "order.placed.yaml"), `'!body.order_id.startsWith("blocked-")'`, `'!body.order_idd.startsWith("blocked-")'`)
 	editFile(t, filepath.Join(rules, "user.created.yaml"), "type: user.created", "type: user.created\nunknwn_key: 1")
 	p.cmd.Process.Signal(syscall.SIGHUP)
@@ -331,6 +338,21 @@ func TestEndToEndOperations(t *testing.T) {
 	}
 	if got, wantN := sumSeries(m, "eventproc_events_total", `outcome="processed"`), processed+5+12; got != wantN {
 		t.Errorf("processed %v, want %v", got, wantN)
+	}
+
+	// Rules that compile but write to a table that does not exist: refused too.
+	for f, data := range good {
+		if err := os.WriteFile(filepath.Join(rules, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	editFile(t, filepath.Join(rules, "order.placed.yaml"), "persist:\n  table: events\n", "persist:\n  table: orders-new\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitUntil(t, "the reload refused for a missing table", 30*time.Second, p, func() bool {
+		return len(p.lines("rules reload failed: keeping the rules in use")) == 2
+	})
+	if !strings.Contains(p.logs.String(), "table orders-new does not exist (eventproc provision creates it) [table-missing]") {
+		t.Errorf("no table-missing diagnostic")
 	}
 	if code := p.stop(t, 20*time.Second); code != 0 {
 		t.Errorf("exit code %d, want 0", code)

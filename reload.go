@@ -15,8 +15,9 @@ import (
 
 // reloader replaces the worker's rules on SIGHUP. The new events.d is loaded with the
 // configured envelope and held to `eventproc check`'s standard — it compiles without
-// error and its test suites pass — and its envelope keeps the body field the worker
-// stores (changing that needs a restart). Any problem keeps the rules in use and logs
+// error and its test suites pass — its envelope keeps the body field the worker
+// stores (changing that needs a restart), and every table it writes to exists and is
+// keyed as its persistence mapping says (as `check --connect` checks them). Any problem keeps the rules in use and logs
 // every diagnostic; otherwise the new rules serve every message started from then on
 // (worker.SwapEngine: each message is evaluated and stored under one ruleset), so
 // nothing is lost or handled twice.
@@ -25,6 +26,9 @@ type reloader struct {
 	eng           *worker.SwapEngine
 	metrics       *metrics.Metrics
 	log           *slog.Logger
+	// checkTables checks the live tables the new rules write to (tableDiagnostics);
+	// nil: not checked.
+	checkTables func(ctx context.Context, rs *engine.Ruleset) engine.Diagnostics
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[engine.Ruleset]
@@ -63,6 +67,9 @@ func (r *reloader) reload(ctx context.Context) bool {
 		if was, now := old.Envelope().BodyField, rs.Envelope().BodyField; was != now {
 			diags = append(diags, engine.Diagnostic{Pos: engine.Pos{File: r.dir}, Severity: engine.Error, Code: "invalid-value",
 				Message: fmt.Sprintf("the envelope's body field changed from %q to %q: restart the worker to apply it", was, now)})
+		}
+		if r.checkTables != nil && !diags.HasErrors() {
+			diags = append(diags, r.checkTables(ctx, rs)...)
 		}
 	}
 	diags.Sort()
