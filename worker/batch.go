@@ -13,8 +13,10 @@ var errClosed = errors.New("batcher closed")
 
 // batcher collects values from many goroutines and flushes them in groups of at most
 // max values, as soon as a group is full or linger after its first value at the latest.
-// Up to parallel flushes run at once; every value's done func is called exactly once
-// with that value's own result.
+// Up to parallel flushes run at once; with parallel 1 the groups are flushed one after
+// the other in the order they were formed (a later visibility change of a receipt
+// handle must never be overtaken by an earlier one). Every value's done func is called
+// exactly once with that value's own result.
 //
 // When key is set, a value whose key is already waiting in the current group replaces
 // the waiting one, and both callers get the result of the write: a group never holds
@@ -31,7 +33,8 @@ type batcher[T any] struct {
 	mu      sync.Mutex
 	pending []*batchEntry[T]
 	byKey   map[string]*batchEntry[T]
-	gen     uint64 // bumped when a group leaves; stale linger timers see it
+	gen     uint64        // bumped when a group leaves; stale linger timers see it
+	last    chan struct{} // ordered: closed when the last group formed has been flushed
 	timer   *time.Timer
 	closed  bool
 	wg      sync.WaitGroup
@@ -109,10 +112,23 @@ func (b *batcher[T]) dispatchLocked() {
 		b.timer = nil
 	}
 	b.wg.Add(1)
+	var prev, mine chan struct{}
+	if cap(b.sem) == 1 {
+		prev, mine = b.last, make(chan struct{})
+		b.last = mine
+	}
 	go func() {
 		defer b.wg.Done()
-		b.sem <- struct{}{}
-		defer func() { <-b.sem }()
+		if mine != nil {
+			// In order: after the group formed before this one.
+			defer close(mine)
+			if prev != nil {
+				<-prev
+			}
+		} else {
+			b.sem <- struct{}{}
+			defer func() { <-b.sem }()
+		}
 		errs := b.safeFlush(group)
 		for i, e := range group {
 			for _, done := range e.done {

@@ -91,3 +91,31 @@ func TestBatcherRecoversPanic(t *testing.T) {
 	}
 	b.Close()
 }
+
+// TestBatcherOrdered: with one flush at a time, groups leave in the order they were
+// formed, so a later visibility change of a message is never overtaken by an earlier one.
+func TestBatcherOrdered(t *testing.T) {
+	var mu sync.Mutex
+	var got []int
+	b := newBatcher(2, time.Millisecond, 1, func(v int) string { return fmt.Sprint(v) }, bgCtx,
+		func(_ context.Context, vs []int) []error {
+			mu.Lock()
+			got = append(got, vs...)
+			mu.Unlock()
+			time.Sleep(50 * time.Microsecond)
+			return make([]error, len(vs))
+		})
+	const n = 400
+	for i := range n {
+		b.Add(i, func(error) {})
+	}
+	b.Close()
+	if len(got) != n {
+		t.Fatalf("%d values flushed, want %d", len(got), n)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("flushed out of order: value %d at position %d (%v…)", v, i, got[max(0, i-3):min(n, i+3)])
+		}
+	}
+}
