@@ -256,7 +256,14 @@ func (w *Worker) extendDue() {
 		w.stats.extended.Add(1)
 		id := j.msg.ID
 		j.src.vis.Add(Visibility{Message: j.msg, Delay: w.cfg.VisibilityTimeout}, func(err error) {
-			if err != nil {
+			var re *RetryableError
+			switch {
+			case err == nil:
+			case errors.As(err, &re):
+				// Sent again a few times already (callretry.go).
+				w.log.Warn("visibility extension failed: the message may be delivered again if it outlasts its timeout",
+					slog.String("message_id", id), slog.String("error", err.Error()))
+			default:
 				// Harmless when the message was settled meanwhile.
 				w.log.Debug("visibility extension failed", slog.String("message_id", id), slog.String("error", err.Error()))
 			}

@@ -200,24 +200,32 @@ func setDefaults(c *Config) {
 
 func (w *Worker) newSource(sc SourceConfig) *source {
 	s := &source{Source: sc.Source, pollers: sc.Pollers}
+	// A group's calls, retries included (callretry.go), end within half the visibility
+	// timeout, while a retried change can still matter.
 	bg := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), w.cfg.CallTimeout)
+		return context.WithTimeout(context.Background(), max(w.cfg.CallTimeout, w.cfg.VisibilityTimeout/2))
+	}
+	ack := func(ctx context.Context, msgs []Message) []error {
+		failed, err := s.Ack(ctx, msgs)
+		return perEntry(len(msgs), failed, err, func(m Message) string { return m.ReceiptHandle },
+			func(i int) string { return msgs[i].ReceiptHandle })
+	}
+	setVisibility := func(ctx context.Context, vs []Visibility) []error {
+		failed, err := s.SetVisibility(ctx, vs)
+		return perEntry(len(vs), failed, err, func(v Visibility) string { return v.Message.ReceiptHandle },
+			func(i int) string { return vs[i].Message.ReceiptHandle })
 	}
 	s.acks = newBatcher(10, w.cfg.AckLinger, w.cfg.AckParallel,
 		func(m Message) string { return m.ReceiptHandle }, bg,
 		func(ctx context.Context, msgs []Message) []error {
-			failed, err := s.Ack(ctx, msgs)
-			return perEntry(len(msgs), failed, err, func(m Message) string { return m.ReceiptHandle },
-				func(i int) string { return msgs[i].ReceiptHandle })
+			return withRetries(ctx, msgs, w.cfg.CallTimeout, ack)
 		})
 	// One visibility flush at a time per source, so a later change of a message (its
 	// retry delay) is never overtaken by an earlier one (an extension).
 	s.vis = newBatcher(10, w.cfg.AckLinger, 1,
 		func(v Visibility) string { return v.Message.ReceiptHandle }, bg,
 		func(ctx context.Context, vs []Visibility) []error {
-			failed, err := s.SetVisibility(ctx, vs)
-			return perEntry(len(vs), failed, err, func(v Visibility) string { return v.Message.ReceiptHandle },
-				func(i int) string { return vs[i].Message.ReceiptHandle })
+			return withRetries(ctx, vs, w.cfg.CallTimeout, setVisibility)
 		})
 	return s
 }
