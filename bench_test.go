@@ -16,6 +16,8 @@ import (
 	"eventproc/adapters/awsclient"
 	"eventproc/config"
 	"eventproc/engine"
+	"eventproc/metrics"
+	"eventproc/worker"
 )
 
 // BenchmarkDrain drains a queue pre-filled with 20,000 predecessor-format (v1) events of
@@ -47,7 +49,9 @@ func BenchmarkDrain(b *testing.B) {
 		awsCfg.APIOptions = append(awsCfg.APIOptions, lat.middleware)
 		ctx, cancel := context.WithCancel(context.Background())
 		// Logged as `eventproc run` logs (JSON, info: a line per message), into io.Discard.
-		w, err := newWorker(ctx, cfg, rs, awsCfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		// With a reloadable engine and the metrics observer, as `eventproc run` has them.
+		w, err := newWorker(ctx, cfg, worker.NewSwapEngine(rs), awsCfg, slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			func(c *worker.Config) { c.Observer = metrics.New() })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -93,3 +93,15 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSettled: the cost the metrics add to each message.
+func BenchmarkSettled(b *testing.B) {
+	m := metrics.New()
+	m.SetRules([]engine.TypeInfo{{Name: "order.placed", Versions: []string{"v1", "v2"}}}, time.Now())
+	s := worker.Settlement{Outcome: worker.Processed, Verdict: &engine.Verdict{EventType: "order.placed", Version: "v1"}, Took: 3 * time.Millisecond}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Settled(s)
+		}
+	})
+}
