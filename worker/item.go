@@ -77,7 +77,7 @@ func (w *Worker) rejectedItemOf(eng Engine, msg Message, v *engine.Verdict) Item
 	w.stamp(attrs, msg, "failed")
 	key, err := keyOf(p.Key)
 	if err != nil || p.Table == "" {
-		// The sink refuses the item and the message is retried and dead-lettered:
+		// The sink refuses the item as unwritable and the message is dead-lettered:
 		// nothing is lost even when the rejection mapping is broken.
 		key = map[string]string{}
 	}

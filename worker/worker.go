@@ -142,7 +142,7 @@ func New(cfg Config) (*Worker, error) {
 	w.brk = newBreaker(cfg.PauseMin, cfg.PauseMax, time.Now, w.breakerChanged)
 	w.puts = newBatcher(cfg.PutBatch, cfg.PutLinger, cfg.PutParallel, itemKey,
 		func() (context.Context, context.CancelFunc) { return context.WithTimeout(w.hardCtx, cfg.CallTimeout) },
-		func(ctx context.Context, items []Item) []error { return cfg.Sink.Put(ctx, items) })
+		func(ctx context.Context, items []Item) []error { return putBatch(ctx, cfg.Sink, items) })
 	for _, sc := range cfg.Sources {
 		w.sources = append(w.sources, w.newSource(sc))
 	}

@@ -132,8 +132,9 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 	for _, i := range writes {
 		av, err := itemAttributes(items[i])
 		if err != nil {
-			// A value the adapter cannot write is a bug that no retry fixes.
-			errs[i] = &worker.FatalError{Err: fmt.Errorf("put item %s in %s: %w", keyString(items[i].Key), items[i].Table, err)}
+			// A value the adapter cannot write (NaN, bytes), or no key: this item can
+			// never be written, but nothing is wrong with the deployment.
+			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item %s in %s: %w", keyString(items[i].Key), items[i].Table, err)}
 			continue
 		}
 		avs[i] = av

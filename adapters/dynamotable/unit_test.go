@@ -189,8 +189,8 @@ func TestBatchUpsertCallErrorFailsItsItems(t *testing.T) {
 			t.Errorf("item %d: %v, want retryable", i, errs[i])
 		}
 	}
-	if !worker.IsFatal(errs[3]) {
-		t.Errorf("unconvertible item: %v, want fatal", errs[3])
+	if !worker.IsUnwritable(errs[3]) {
+		t.Errorf("unconvertible item: %v, want unwritable", errs[3])
 	}
 	f.fail = &smithy.GenericAPIError{Code: "ResourceNotFoundException"}
 	if errs := New(f, Options{}).Put(context.Background(), items(2, "t")); !worker.IsFatal(errs[0]) || !worker.IsFatal(errs[1]) {

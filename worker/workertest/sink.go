@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 	"sync"
@@ -242,6 +243,35 @@ func TestSink(t *testing.T, h SinkHarness) {
 		}
 		if _, ok := f.Get(t, good); !ok {
 			t.Errorf("item beside the oversized one not stored")
+		}
+	})
+
+	t.Run("UnconvertibleItemIsUnwritable", func(t *testing.T) {
+		t.Parallel()
+		f := h.New(t, pk)
+		good := map[string]string{"pk": "good"}
+		errs := f.Sink.Put(context.Background(), []worker.Item{
+			{Table: f.Table, Key: map[string]string{"pk": "nan"}, Attrs: map[string]any{"x": math.NaN()}},
+			{Table: f.Table, Key: good, Attrs: map[string]any{"v": "x"}},
+			{Table: f.Table, Key: map[string]string{"pk": "inf"}, Attrs: map[string]any{"l": []any{math.Inf(-1)}}},
+			{Table: f.Table, Key: map[string]string{"pk": "bytes"}, Attrs: map[string]any{"m": map[string]any{"b": []byte("x")}}},
+			{Table: f.Table, Key: map[string]string{}, Attrs: map[string]any{"v": "no key"}},
+		})
+		if len(errs) != 5 {
+			t.Fatalf("Put returned %d errors for 5 items", len(errs))
+		}
+		// A value no store can hold, or an item without a key, is this item's problem,
+		// not the deployment's: it must neither stop the worker nor fail its neighbours.
+		for _, i := range []int{0, 2, 3, 4} {
+			if !worker.IsUnwritable(errs[i]) {
+				t.Errorf("item %d: %v, want a *worker.UnwritableError", i, errs[i])
+			}
+		}
+		if errs[1] != nil {
+			t.Errorf("item beside them: %v, want it stored", errs[1])
+		}
+		if _, ok := f.Get(t, good); !ok {
+			t.Errorf("item beside the unconvertible ones not stored")
 		}
 	})
 

@@ -2,8 +2,11 @@ package workertest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -131,6 +134,10 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 				continue
 			}
 		}
+		if err := checkItem(it); err != nil {
+			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item: %w", err)}
+			continue
+		}
 		if n := ItemSize(it); n > MaxItemSize {
 			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item: item size %d has exceeded the maximum allowed size", n)}
 			continue
@@ -162,6 +169,50 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 		t.written++
 	}
 	return errs
+}
+
+// checkItem refuses what a DynamoDB sink cannot convert: an item without a key, a
+// number that is not finite, a value of another type than worker.Item lists (and the
+// few more that dynamotable takes).
+func checkItem(it worker.Item) error {
+	if len(it.Key) == 0 {
+		return errors.New("item has no key")
+	}
+	for k, v := range it.Attrs {
+		if err := checkValue(v); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func checkValue(v any) error {
+	switch v := v.(type) {
+	case nil, string, bool, int, int32, int64, uint64, json.Number, time.Time, []string, map[string]string:
+		return nil
+	case float32:
+		return checkValue(float64(v))
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("number %v is not finite", v)
+		}
+		return nil
+	case []any:
+		for i, x := range v {
+			if err := checkValue(x); err != nil {
+				return fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+		return nil
+	case map[string]any:
+		for k, x := range v {
+			if err := checkValue(x); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported value of type %T", v)
 }
 
 // MaxItemSize is DynamoDB's limit on an item's size, in bytes.
