@@ -17,6 +17,7 @@ import (
 // hold keeps j until intake resumes. It is handled again at once when intake resumed
 // meanwhile, and made visible again when the worker is stopping.
 func (w *Worker) hold(j *job, sem *semaphore.Weighted) {
+	j.handedOff = true
 	w.holdMu.Lock()
 	if w.pollersDone { // stopping: no one will handle it again
 		w.holdMu.Unlock()

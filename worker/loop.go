@@ -20,6 +20,9 @@ type job struct {
 	msg      Message
 	received time.Time
 	extendAt time.Time // when its visibility is next extended; guarded by Worker.regMu
+	// handedOff says that its in-flight slot has gone with its final action (an ack, a
+	// visibility change, a hold); owned by the goroutine handling the message.
+	handedOff bool
 }
 
 // Run consumes every source until ctx ends, then drains (see drain.go) and returns nil.
@@ -158,15 +161,22 @@ func (w *Worker) work(ctx context.Context, sem *semaphore.Weighted) {
 }
 
 // handle processes and settles one message. A panic while processing is an outcome
-// (see decide); one while settling (a bug in an adapter or here) is logged, and the
+// (see decide); one while settling (a bug in an adapter, an observer or here) is
+// logged, its in-flight slot is given back unless its final action took it, and the
 // message is left to reappear when its visibility timeout ends.
 func (w *Worker) handle(j *job, sem *semaphore.Weighted) {
+	j.handedOff = false // a held message comes back here
 	defer func() {
 		if r := recover(); r != nil {
 			w.untrack(j)
+			if !j.handedOff {
+				sem.Release(1)
+			}
 			w.stats.count(Panicked)
-			w.observe(Settlement{Outcome: Panicked, Took: time.Since(j.received)})
-			// Its in-flight slot is not given back: it may already have been.
+			func() {
+				defer func() { _ = recover() }() // the observer may be what panicked
+				w.observe(Settlement{Outcome: Panicked, Took: time.Since(j.received)})
+			}()
 			w.log.Error("panic while settling a message: it will be delivered again after its visibility timeout",
 				slog.String("message_id", j.msg.ID), slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
 		}

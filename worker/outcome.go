@@ -170,6 +170,7 @@ func (w *Worker) release(j *job, sem *semaphore.Weighted, stopping bool) {
 }
 
 func (w *Worker) ack(j *job, sem *semaphore.Weighted) {
+	j.handedOff = true
 	j.src.acks.Add(j.msg, func(err error) {
 		sem.Release(1)
 		if err != nil {
@@ -181,6 +182,7 @@ func (w *Worker) ack(j *job, sem *semaphore.Weighted) {
 }
 
 func (w *Worker) setVisibility(j *job, d time.Duration, sem *semaphore.Weighted) {
+	j.handedOff = true
 	j.src.vis.Add(Visibility{Message: j.msg, Delay: d}, func(err error) {
 		sem.Release(1)
 		if err != nil {
