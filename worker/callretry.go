@@ -18,9 +18,10 @@ const (
 
 // withRetries calls do with vals, then again with the values whose errors are
 // retryable, up to callRetries times, pausing callRetryPause, doubling, between calls,
-// and never past ctx. Each call gets callTimeout. It returns one error per value: the
-// last one met.
-func withRetries[T any](ctx context.Context, vals []T, callTimeout time.Duration, do func(ctx context.Context, vals []T) []error) []error {
+// never past ctx and not once quit is closed (the grace period is over: the stop must
+// not wait for retries). Each call gets callTimeout. It returns one error per value:
+// the last one met.
+func withRetries[T any](ctx context.Context, quit <-chan struct{}, vals []T, callTimeout time.Duration, do func(ctx context.Context, vals []T) []error) []error {
 	call := func(vs []T) []error {
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
@@ -36,7 +37,7 @@ func withRetries[T any](ctx context.Context, vals []T, callTimeout time.Duration
 				again = append(again, i)
 			}
 		}
-		if len(again) == 0 || !pauseFor(ctx, pause) {
+		if len(again) == 0 || !pauseFor(ctx, quit, pause) {
 			break
 		}
 		pause *= 2
@@ -55,8 +56,8 @@ func withRetries[T any](ctx context.Context, vals []T, callTimeout time.Duration
 	return errs
 }
 
-// pauseFor waits d, and reports false when ctx would end first.
-func pauseFor(ctx context.Context, d time.Duration) bool {
+// pauseFor waits d, and reports false when ctx would end or quit close first.
+func pauseFor(ctx context.Context, quit <-chan struct{}, d time.Duration) bool {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 		return false
 	}
@@ -64,6 +65,8 @@ func pauseFor(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return false
+	case <-quit:
 		return false
 	case <-t.C:
 		return true

@@ -218,14 +218,14 @@ func (w *Worker) newSource(sc SourceConfig) *source {
 	s.acks = newBatcher(10, w.cfg.AckLinger, w.cfg.AckParallel,
 		func(m Message) string { return m.ReceiptHandle }, bg,
 		func(ctx context.Context, msgs []Message) []error {
-			return withRetries(ctx, msgs, w.cfg.CallTimeout, ack)
+			return withRetries(ctx, w.hardCtx.Done(), msgs, w.cfg.CallTimeout, ack)
 		})
 	// One visibility flush at a time per source, so a later change of a message (its
 	// retry delay) is never overtaken by an earlier one (an extension).
 	s.vis = newBatcher(10, w.cfg.AckLinger, 1,
 		func(v Visibility) string { return v.Message.ReceiptHandle }, bg,
 		func(ctx context.Context, vs []Visibility) []error {
-			return withRetries(ctx, vs, w.cfg.CallTimeout, setVisibility)
+			return withRetries(ctx, w.hardCtx.Done(), vs, w.cfg.CallTimeout, setVisibility)
 		})
 	return s
 }
