@@ -7,6 +7,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common"
+	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
@@ -19,10 +20,6 @@ import (
 // DefaultCostLimit bounds every CEL expression, estimated at load time and enforced at
 // run time. defaults.cost_limit overrides it.
 const DefaultCostLimit = 1_000_000
-
-// trackCostAbove is the estimated cost above which a program's cost is also tracked
-// and limited at run time.
-const trackCostAbove = 10_000
 
 // maxMessageBytes bounds the size of anything in a message (SQS's limit is 1 MiB);
 // it is the size estimate for strings and lists without a max_length.
@@ -174,10 +171,11 @@ func (c *compiler) compile(f *srcFile, n *yaml.Node, text, what string, want *ty
 		return nil, nil
 	}
 	// The estimate is an upper bound under limits the engine enforces (message size,
-	// max_length), so a cheap expression cannot exceed it; only expressions that can
-	// do real work carry a run-time cost tracker, as a second line of defence.
+	// max_length). Without a comprehension an expression's work is linear in the
+	// (bounded) message, so the estimate holds; expressions with comprehensions, whose
+	// work multiplies, also carry a run-time cost tracker as a second line of defence.
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
-	if est.Max > trackCostAbove {
+	if hasComprehension(ast) {
 		opts = append(opts, cel.CostLimit(c.costLimit))
 	}
 	prg, err := c.env.Program(ast, opts...)
@@ -186,6 +184,13 @@ func (c *compiler) compile(f *srcFile, n *yaml.Node, text, what string, want *ty
 		return nil, nil
 	}
 	return prg, out
+}
+
+// hasComprehension reports whether a checked expression loops (all, exists, map,
+// filter, …).
+func hasComprehension(a *cel.Ast) bool {
+	nav := celast.NavigateAST(a.NativeRep())
+	return len(celast.MatchDescendants(nav, celast.KindMatcher(celast.ComprehensionKind))) > 0
 }
 
 func typeWord(t *types.Type) string {
