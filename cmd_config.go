@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"text/tabwriter"
 
@@ -15,19 +14,11 @@ import (
 // file and environment: every key's value (secrets redacted, see config.Redact) and
 // where it came from. Exit 2 on usage or configuration errors, every problem listed.
 func cmdConfig(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("eventproc config", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet("config", env, "[--format text|json] [run's flags]\n\nPrint the configuration `eventproc run` would use with the same flags, file and\nEVENTPROC_* variables: each key's value (secrets redacted) and where it came from.")
 	loadConfig := configFlags(fs)
 	format := fs.String("format", "text", "output `format`: text (a table) or json")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: eventproc config [--format text|json] [run's flags]\n\nPrint the configuration `eventproc run` would use with the same flags, file and\nEVENTPROC_* variables: each key's value (secrets redacted) and where it came from.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "eventproc config: unexpected argument %q\n", fs.Arg(0))

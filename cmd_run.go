@@ -33,18 +33,10 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	fs := flag.NewFlagSet("eventproc run", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet("run", env, "[flags]\n\nConsume SQS, validate against events.d, store in DynamoDB. Flags override\nEVENTPROC_* variables, which override the configuration file. SIGHUP reloads events.d.")
 	loadConfig := configFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: eventproc run [flags]\n\nConsume SQS, validate against events.d, store in DynamoDB. Flags override\nEVENTPROC_* variables, which override the configuration file. SIGHUP reloads events.d.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "eventproc run: unexpected argument %q\n", fs.Arg(0))
