@@ -351,7 +351,7 @@ func (l *ledger) explain(t *testing.T, st settlement) {
 func peekQueue(t *testing.T, sq *sqs.Client, url string) []sqstypes.Message {
 	t.Helper()
 	var out []sqstypes.Message
-	seen := map[string]bool{}
+	seen := map[string]int{} // message id → index in out
 	ctx := context.Background()
 	defer func() {
 		for i := 0; i < len(out); i += 10 {
@@ -359,8 +359,13 @@ func peekQueue(t *testing.T, sq *sqs.Client, url string) []sqstypes.Message {
 			for j, m := range out[i:min(i+10, len(out))] {
 				in.Entries = append(in.Entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(j)), ReceiptHandle: m.ReceiptHandle})
 			}
-			if _, err := sq.ChangeMessageVisibilityBatch(ctx, in); err != nil {
+			res, err := sq.ChangeMessageVisibilityBatch(ctx, in)
+			if err != nil {
 				t.Errorf("release peeked messages: %v", err)
+				continue
+			}
+			for _, f := range res.Failed {
+				t.Errorf("release peeked message %s: %s %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message))
 			}
 		}
 	}()
@@ -377,10 +382,14 @@ func peekQueue(t *testing.T, sq *sqs.Client, url string) []sqstypes.Message {
 		}
 		empty = 0
 		for _, m := range res.Messages {
-			if !seen[aws.ToString(m.MessageId)] {
-				seen[aws.ToString(m.MessageId)] = true
-				out = append(out, m)
+			// A message received again has a new receipt handle: only the newest one
+			// can make it visible again.
+			if i, ok := seen[aws.ToString(m.MessageId)]; ok {
+				out[i] = m
+				continue
 			}
+			seen[aws.ToString(m.MessageId)] = len(out)
+			out = append(out, m)
 		}
 	}
 	return out

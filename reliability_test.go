@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"eventproc/engine"
 )
@@ -335,12 +337,16 @@ func TestReliabilityTableOutageLong(t *testing.T) {
 		t.Logf("redrive %v: %s", args, strings.TrimSpace(errOut.String()))
 		return out.String()
 	}
+	// Every dead letter visible again before the redrive reads them (the ledger's look
+	// at the queue holds each message for a moment).
+	waitUntil(t, "dead letters visible", 90*time.Second, p, func() bool { return s.visibleCount(t, s.dlqURL) == before.DLQ })
 	listing := redrive("--dry-run")
 	lines := strings.Split(strings.TrimSpace(listing), "\n")
 	if len(lines) != before.DLQ || !strings.Contains(lines[0], "outcome=exhausted") || !strings.Contains(lines[0], "error=") {
 		t.Errorf("dry run listed %d lines, want %d with reasons; first: %s", len(lines), before.DLQ, lines[0])
 	}
 	t.Logf("dry run, first line: %s", lines[0])
+	waitUntil(t, "dead letters visible after the dry run", 90*time.Second, p, func() bool { return s.visibleCount(t, s.dlqURL) == before.DLQ })
 	moved := redrive()
 	if n := strings.Count(moved, "\n"); n != before.DLQ {
 		t.Errorf("redrive moved %d, want %d", n, before.DLQ)
@@ -709,4 +715,16 @@ func TestReliabilityPoison(t *testing.T) {
 			t.Errorf("a panic: %v", l)
 		}
 	}
+}
+
+// visibleCount returns the messages of a queue that a receive can get now.
+func (s *e2eSetup) visibleCount(t testing.TB, url string) int {
+	t.Helper()
+	out, err := s.emu.SQSClient().GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	return n
 }
