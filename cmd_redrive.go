@@ -29,6 +29,7 @@ func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
 	outcome := fs.String("outcome", "", "only messages whose outcome attribute is `O` (exhausted, rule_failed, panic, broken, …)")
 	reason := fs.String("reason", "", "only messages whose error attribute contains `TEXT`")
 	limit := fs.Int("limit", 0, "move at most `N` messages (0: all)")
+	hold := fs.Duration("hold", 2*time.Minute, "how long a message being moved stays hidden; one whose move is cut short reappears after it")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -77,6 +78,7 @@ func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
 	opts := sqsqueue.RedriveOptions{
 		Limit:  *limit,
 		DryRun: *dryRun,
+		Hold:   *hold,
 		Match: func(m sqsqueue.DeadLetterMessage) bool {
 			return (*typ == "" || m.Attributes["event_type"] == *typ) &&
 				(*outcome == "" || m.Attributes["outcome"] == *outcome) &&
