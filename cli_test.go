@@ -26,20 +26,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 // brokenRules writes a copy of the shipped events.d with one file replaced.
 func brokenRules(t *testing.T, name, content string) string {
 	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir("events.d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("events.d", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := copyEventsD(t)
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
