@@ -61,7 +61,7 @@ versions:
 	}
 	for _, want := range []string{
 		dir + `/order.placed.yaml:5:29: unknown key "requird" in versions.v1.fields.total; did you mean "required"? [unknown-key]`,
-		dir + `/order.placed.yaml:8:19: rule typo: undefined field 'totl' [unknown-field]`,
+		dir + `/order.placed.yaml:8:19: rule typo: undefined field 'totl'; did you mean "total"? [unknown-field]`,
 		dir + `/order.placed.yaml:10:26: rule concat: found no matching overload for '_+_' applied to '(double, string)' [cel-type]`,
 	} {
 		if !strings.Contains(out, want+"\n") {

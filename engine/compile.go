@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -30,6 +31,10 @@ const maxMessageBytes = MaxMessageBytes
 type provider struct {
 	*types.Registry
 	objs map[string]*objSchema
+
+	mu        sync.Mutex
+	recording bool
+	misses    []fieldMiss
 }
 
 func (p *provider) FindStructType(name string) (*types.Type, bool) {
@@ -54,6 +59,7 @@ func (p *provider) FindStructFieldType(name, field string) (*types.FieldType, bo
 	if o, ok := p.objs[name]; ok {
 		i, ok := o.byName[field]
 		if !ok {
+			p.miss(o, field)
 			return nil, false
 		}
 		return o.fields[i].ft, true
@@ -141,19 +147,44 @@ type compiler struct {
 	est       *sizeEstimator
 	costLimit uint64
 	diags     *Diagnostics
+	checked   map[*yaml.Node]*cel.Ast // the expressions compiled, by their node
 }
 
 // compile parses, checks and plans one expression. want is the required output type
 // (nil: any). It returns nil after reporting when the expression is not usable.
 func (c *compiler) compile(f *srcFile, n *yaml.Node, text, what string, want *types.Type, wantCode string) (cel.Program, *types.Type) {
-	ast, iss := c.env.Parse(text)
+	return c.compileKnowing(f, n, text, what, want, wantCode, nil)
+}
+
+// compileMessage compiles a rule's message_expr, which is evaluated only when the rule
+// (compiled from ruleNode) is false: what that implies present is guarded.
+func (c *compiler) compileMessage(f *srcFile, n *yaml.Node, text, what string, ruleNode *yaml.Node) cel.Program {
+	var known map[string]bool
+	if r := c.checked[ruleNode]; r != nil {
+		known = facts(r.NativeRep().Expr(), false)
+	}
+	prg, _ := c.compileKnowing(f, n, text, what, types.StringType, "message-not-string", known)
+	return prg
+}
+
+// compileKnowing is compile, with selections known present where the expression runs.
+func (c *compiler) compileKnowing(f *srcFile, n *yaml.Node, text, what string, want *types.Type, wantCode string, known map[string]bool) (cel.Program, *types.Type) {
+	parsed, iss := c.env.Parse(text)
 	if iss != nil && iss.Err() != nil {
-		c.report(f, n, iss, "cel-syntax", what)
+		c.report(f, n, iss, "cel-syntax", what, nil, nil, nil)
 		return nil, nil
 	}
-	ast, iss = c.env.Check(ast)
+	prov, _ := c.env.CELTypeProvider().(*provider)
+	if prov != nil {
+		prov.startMisses()
+	}
+	ast, iss := c.env.Check(parsed)
+	var misses []fieldMiss
+	if prov != nil {
+		misses = prov.takeMisses()
+	}
 	if iss != nil && iss.Err() != nil {
-		c.report(f, n, iss, "cel-type", what)
+		c.report(f, n, iss, "cel-type", what, parsed, misses, prov)
 		return nil, nil
 	}
 	out := ast.OutputType()
@@ -183,7 +214,40 @@ func (c *compiler) compile(f *srcFile, n *yaml.Node, text, what string, want *ty
 		f.errorf(n, "cel-type", "%s: %v", what, err)
 		return nil, nil
 	}
+	if c.checked == nil {
+		c.checked = map[*yaml.Node]*cel.Ast{}
+	}
+	c.checked[n] = ast
+	if prov != nil {
+		c.warnOptionalReads(f, n, ast, prov.objs, known, what)
+	}
 	return prg, out
+}
+
+// warnOptionalReads reports the reads of optional fields that no has() guards: on a
+// message without the field they make the expression fail at run time.
+func (c *compiler) warnOptionalReads(f *srcFile, n *yaml.Node, ast *cel.Ast, objs map[string]*objSchema, known map[string]bool, what string) {
+	for _, r := range unguardedReads(ast, objs, known) {
+		loc := ast.NativeRep().SourceInfo().GetStartLocation(r.id)
+		guard := ""
+		if r.sel != "" {
+			guard = fmt.Sprintf("; guard it with has(%s)", r.sel)
+		}
+		d := Diagnostic{Pos: f.exprPos(n, loc.Line(), loc.Column()), Severity: Warning, Code: "optional-read",
+			Message: fmt.Sprintf("%s reads the optional field %s without has(): on a message without it, it fails at run time (rule_failed)%s", what, r.field.path, guard)}
+		if !c.diags.has(d) { // an inherited rule is compiled again in every version that extends
+			c.diags.add(d.Pos, Warning, "optional-read", d.Message)
+		}
+	}
+}
+
+func (ds *Diagnostics) has(d Diagnostic) bool {
+	for _, x := range *ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
 }
 
 // hasComprehension reports whether a checked expression loops (all, exists, map,
@@ -203,15 +267,26 @@ func typeWord(t *types.Type) string {
 	return "of type " + t.String()
 }
 
-func (c *compiler) report(f *srcFile, n *yaml.Node, iss *cel.Issues, code, what string) {
+// report maps CEL's issues to file positions, naming the declared field or variable
+// nearest to a misspelt one (parsed and misses: what the check saw, for the hints).
+func (c *compiler) report(f *srcFile, n *yaml.Node, iss *cel.Issues, code, what string, parsed *cel.Ast, misses []fieldMiss, prov *provider) {
+	used := map[int]bool{}
 	for _, e := range iss.Errors() {
 		msg := e.Message
 		cd := code
+		var name string
 		switch {
 		case strings.HasPrefix(msg, "undefined field"):
 			cd = "unknown-field"
+			name = strings.TrimSuffix(strings.TrimPrefix(msg, "undefined field '"), "'")
+			msg += undefinedFieldHint(name, misses, used)
 		case strings.HasPrefix(msg, "undeclared reference"):
 			cd = "unknown-reference"
+			msg = containerNoise.ReplaceAllString(msg, "")
+			name = strings.TrimSuffix(strings.TrimPrefix(msg, "undeclared reference to '"), "'")
+			if prov != nil {
+				msg += undeclaredHint(c.env, prov.objs, parsed, e.ExprID, name)
+			}
 		}
 		p := f.exprPos(n, e.Location.Line(), e.Location.Column())
 		c.diags.add(p, Error, cd, fmt.Sprintf("%s: %s", what, msg))

@@ -700,7 +700,7 @@ func (l *loader) compileRules(c *compiler, specs []*ruleSpec, header, body *objS
 		}
 		r.prg, _ = c.compile(s.file, s.exprNode, s.expr, "rule "+s.id, types.BoolType, "rule-not-bool")
 		if s.messageExpr != "" {
-			r.msgPrg, _ = c.compile(s.file, s.msgNode, s.messageExpr, "rule "+s.id+" message_expr", types.StringType, "message-not-string")
+			r.msgPrg = c.compileMessage(s.file, s.msgNode, s.messageExpr, "rule "+s.id+" message_expr", s.exprNode)
 		}
 		if r.message == "" && s.messageExpr == "" {
 			r.message = "violates " + s.id

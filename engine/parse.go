@@ -25,6 +25,7 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
+		msg += quoteHint(f.lines, line)
 		f.diags.add(Pos{File: f.name, Line: line, Col: 1}, Error, "yaml-syntax", msg)
 		return nil
 	}
@@ -36,7 +37,22 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 		f.errorf(root, "yaml-alias", "anchors and aliases are not supported in events.d")
 		return nil
 	}
+	f.untag(root)
 	return root
+}
+
+// untag reports the scalars YAML read with a tag of their own (an unquoted `!has(x)`
+// is the tag "!has(x)"), and gives them back the text their author wrote, so that the
+// rest of the file is checked as meant.
+func (f *srcFile) untag(n *yaml.Node) {
+	if text, ok := yamlTagText(n); ok {
+		f.errorf(n, "yaml-tag", "YAML reads %s as a tag, not as text: quote the expression ('%s')", n.Tag, strings.ReplaceAll(text, "'", "''"))
+		n.Tag, n.Value = "!!str", text
+		return
+	}
+	for _, c := range n.Content {
+		f.untag(c)
+	}
 }
 
 func hasAlias(n *yaml.Node) bool {

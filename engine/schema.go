@@ -363,13 +363,23 @@ func newObjSchema(name string, specs []*fieldSpec, path string, reg map[string]*
 				}
 				v := &r.vals[idx]
 				if !v.present() {
-					return nil, fmt.Errorf("no such key: %s (an optional field: guard it with has(%s))", f.name, f.path)
+					return nil, fmt.Errorf("no such key: %s (%s)", f.name, guardAdvice(f.path))
 				}
 				return v.celValue(), nil
 			},
 		}
 	}
 	return o
+}
+
+// guardAdvice says how to guard the read of an optional field, in valid CEL: a field
+// of a list's items is read through the item (the loop variable), not the list's path.
+func guardAdvice(path string) string {
+	i := strings.LastIndex(path, "[]")
+	if i < 0 {
+		return fmt.Sprintf("an optional field: guard it with has(%s)", path)
+	}
+	return fmt.Sprintf("an optional field of each %s item: guard it with has(p%s) where p is the item", path[:i], path[i+2:])
 }
 
 func fmtNum(x float64) string {

@@ -30,6 +30,18 @@ type caseSpec struct {
 	node   *yaml.Node
 	input  string // the message body; built at parse time
 	expect expectation
+
+	// What the declarations check once loaded (nothing for raw cases).
+	doc   any         // the message as built from event or base, set and unset
+	from  *yaml.Node  // the mapping it was built from: event, else the suite's base
+	edits []*caseEdit // set and unset, in order
+}
+
+// caseEdit is one path a case sets or unsets.
+type caseEdit struct {
+	path  string
+	node  *yaml.Node // the set key, or the unset item
+	value *yaml.Node // the value set (nil for unset)
 }
 
 type expectation struct {
@@ -93,11 +105,9 @@ func (l *loader) parseSuite(f *srcFile, root *yaml.Node) {
 			}
 			names[c.name] = cn.Line
 		}
-		input, ok := f.caseInput(s.base, cm, w)
-		if !ok {
+		if !f.caseInput(c, s.base, cm, w) {
 			continue
 		}
-		c.input = input
 		if kv, ok := cm["expect"]; ok && kv.valid {
 			if c.expect, ok = f.parseExpect(kv.v, w+".expect"); !ok {
 				continue
@@ -110,9 +120,9 @@ func (l *loader) parseSuite(f *srcFile, root *yaml.Node) {
 	l.suites = append(l.suites, s)
 }
 
-// caseInput builds the message body of a case: raw text, a whole event, or the
-// suite's base with set/unset applied.
-func (f *srcFile) caseInput(base *yaml.Node, cm map[string]keyval, w string) (string, bool) {
+// caseInput builds the message body of a case (c.input): raw text, a whole event, or
+// the suite's base with set/unset applied.
+func (f *srcFile) caseInput(c *caseSpec, base *yaml.Node, cm map[string]keyval, w string) bool {
 	raw, hasRaw := cm["raw"]
 	ev, hasEvent := cm["event"]
 	set, hasSet := cm["set"]
@@ -120,10 +130,11 @@ func (f *srcFile) caseInput(base *yaml.Node, cm map[string]keyval, w string) (st
 	switch {
 	case hasRaw && (hasEvent || hasSet || hasUnset):
 		f.errorf(raw.k, "conflicting-keys", "%s: raw cannot be combined with event, set or unset", w)
-		return "", false
+		return false
 	case hasRaw:
 		s, ok := f.str(raw.v, w+".raw")
-		return s, ok
+		c.input = s
+		return ok
 	}
 	var doc any
 	var err error
@@ -132,33 +143,45 @@ func (f *srcFile) caseInput(base *yaml.Node, cm map[string]keyval, w string) (st
 		doc, err = yamlValue(ev.v)
 		if err != nil {
 			f.errorf(ev.v, "invalid-value", "%s.event: %v", w, err)
-			return "", false
+			return false
 		}
+		c.from = ev.v
 	case base != nil:
 		doc, _ = yamlValue(base)
+		c.from = base
 	default:
 		f.errorf(cm["name"].k, "missing-key", "%s needs raw, event, or a suite base", w)
-		return "", false
+		return false
 	}
 	if hasSet {
 		for _, e := range f.entries(set.v, w+".set") {
 			val, err := yamlValue(e.v)
 			if err != nil {
 				f.errorf(e.v, "invalid-value", "%s.set.%s: %v", w, e.key, err)
-				return "", false
+				return false
 			}
 			if err := setPath(&doc, strings.Split(e.key, "."), val); err != nil {
 				f.errorf(e.k, "invalid-value", "%s.set: %s: %v", w, e.key, err)
-				return "", false
+				return false
 			}
+			c.edits = append(c.edits, &caseEdit{path: e.key, node: e.k, value: e.v})
 		}
 	}
 	if hasUnset {
-		for _, p := range f.strList(unset.v, w+".unset") {
-			if !unsetPath(doc, strings.Split(p, ".")) {
-				f.errorf(unset.v, "invalid-value", "%s.unset: %s is not in the message", w, p)
-				return "", false
+		if unset.v.Kind != yaml.SequenceNode {
+			f.errorf(unset.v, "wrong-type", "%s.unset must be a list, not %s", w, kindName(unset.v))
+			return false
+		}
+		for _, item := range unset.v.Content {
+			p, ok := f.str(item, w+".unset item")
+			if !ok {
+				return false
 			}
+			if !unsetPath(doc, strings.Split(p, ".")) {
+				f.errorf(item, "invalid-value", "%s.unset: %s is not in the message", w, p)
+				return false
+			}
+			c.edits = append(c.edits, &caseEdit{path: p, node: item})
 		}
 	}
 	var buf bytes.Buffer
@@ -166,9 +189,10 @@ func (f *srcFile) caseInput(base *yaml.Node, cm map[string]keyval, w string) (st
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
 		f.errorf(cm["name"].k, "invalid-value", "%s: %v", w, err)
-		return "", false
+		return false
 	}
-	return strings.TrimSuffix(buf.String(), "\n"), true
+	c.input, c.doc = strings.TrimSuffix(buf.String(), "\n"), doc
+	return true
 }
 
 func (f *srcFile) parseExpect(n *yaml.Node, w string) (expectation, bool) {
@@ -259,11 +283,116 @@ func (l *loader) buildSuites(rs *Ruleset) []*suite {
 			s.file.errorf(s.file.lines0(), "unknown-envelope", "the suite's envelope %q is not declared", s.envelope)
 			continue
 		}
-		if l.envelope != nil && name == l.envelope.name {
+		if l.envelope != nil && name == l.envelope.name && rs.env != nil {
+			l.checkCases(rs, s)
 			out = append(out, &suite{file: s.file.name, cases: s.cases})
 		}
 	}
 	return out
+}
+
+// checkCases checks a suite's messages against the declarations: the event type must
+// be declared (unless the case expects unknown_type), and set and unset must name
+// declared fields (a misspelt path would otherwise be added or refused silently, and
+// the case fail for a reason it does not show). A message meant to carry undeclared
+// keys is written whole, with event or raw.
+func (l *loader) checkCases(rs *Ruleset, s *suiteSpec) {
+	reported := map[*yaml.Node]bool{}
+	for _, c := range s.cases {
+		top, ok := c.doc.(*ordered)
+		if !ok {
+			continue // raw
+		}
+		typ, _ := top.vals[rs.env.typeField].(string)
+		ver, _ := top.vals[rs.env.versionField].(string)
+		var body *objSchema
+		if t := rs.types[typ]; t == nil {
+			if typ != "" && c.expect.errCode != "unknown_type" {
+				if n, ownNode := c.typeNode(rs.env.typeField); !reported[n] {
+					reported[n] = true
+					who := "the suite's base"
+					if ownNode || c.from != s.base {
+						who = fmt.Sprintf("test %q", c.name)
+					}
+					s.file.errorf(n, "unknown-type", "%s: event type %q is not declared in events.d%s", who, typ, l.nearestType(typ))
+				}
+			}
+		} else if v := t.versions[ver]; v != nil {
+			body = v.body
+		}
+		for _, e := range c.edits {
+			l.checkEdit(s.file, c, e, rs.env, body)
+		}
+	}
+}
+
+// typeNode is the node that gives a case's message its event type; set says whether
+// it is one of the case's own set entries.
+func (c *caseSpec) typeNode(typeField string) (n *yaml.Node, set bool) {
+	for i := len(c.edits) - 1; i >= 0; i-- {
+		if e := c.edits[i]; e.path == typeField && e.value != nil {
+			return e.value, true
+		}
+	}
+	if c.from != nil && c.from.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(c.from.Content); i += 2 {
+			if c.from.Content[i].Value == typeField {
+				return c.from.Content[i+1], false
+			}
+		}
+	}
+	return c.node, true
+}
+
+// nearestType suggests the declared event type nearest to name, with its file.
+func (l *loader) nearestType(name string) string {
+	files := map[string]string{}
+	var names []string
+	for _, t := range l.types {
+		if _, seen := files[t.name]; !seen {
+			files[t.name] = t.file.name
+			names = append(names, t.name)
+		}
+	}
+	sg := suggest(name, names)
+	if sg == "" {
+		return fmt.Sprintf(" (declared: %s)", strings.Join(names, ", "))
+	}
+	return fmt.Sprintf("; did you mean %q (declared in %s)?", sg, files[sg])
+}
+
+// checkEdit resolves a set or unset path against the header and, when the message's
+// type and version are declared, the body.
+func (l *loader) checkEdit(f *srcFile, c *caseSpec, e *caseEdit, env *envelope, body *objSchema) {
+	parts := strings.Split(e.path, ".")
+	o, rest, where := env.header, parts, "the header"
+	if parts[0] == env.bodyField {
+		if body == nil || len(parts) == 1 {
+			return // the body itself, or a body of an undeclared type or version
+		}
+		o, rest, where = body, parts[1:], env.bodyField
+	}
+	verb := "set"
+	if e.value == nil {
+		verb = "unset"
+	}
+	for i, p := range rest {
+		idx, ok := o.byName[p]
+		if !ok {
+			names := make([]string, len(o.fields))
+			for j, fs := range o.fields {
+				names[j] = fs.name
+			}
+			f.errorf(e.node, "unknown-field", "test %q: %s %s: %s declares no field %q%s (to send undeclared keys, write the whole message with event or raw)", c.name, verb, e.path, where, p, didYouMean(p, names))
+			return
+		}
+		fs := o.fields[idx]
+		if i < len(rest)-1 && fs.obj == nil {
+			f.errorf(e.node, "unknown-field", "test %q: %s %s: %s is %s, not an object", c.name, verb, e.path, fs.path, fs.typ)
+			return
+		}
+		o, where = fs.obj, fs.path
+	}
 }
 
 // Test runs every test suite and returns one result per case, in file order.
