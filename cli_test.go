@@ -314,11 +314,10 @@ versions:
 	}
 }
 
-// TestDiffOldRef takes the old rules from a git commit.
-func TestDiffOldRef(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+// rulesRepo makes a git repository whose one commit holds the shipped events.d as
+// rules/, and returns that directory.
+func rulesRepo(t *testing.T) string {
+	t.Helper()
 	repo := t.TempDir()
 	rules := filepath.Join(repo, "rules")
 	gitRun := func(args ...string) {
@@ -333,6 +332,12 @@ func TestDiffOldRef(t *testing.T) {
 	}
 	gitRun("add", ".")
 	gitRun("commit", "-qm", "rules")
+	return rules
+}
+
+// TestDiffOldRef takes the old rules from a git commit.
+func TestDiffOldRef(t *testing.T) {
+	rules := rulesRepo(t)
 	// Tighten order.placed v1 in the work tree.
 	p := filepath.Join(rules, "order.placed.yaml")
 	b, _ := os.ReadFile(p)
@@ -342,6 +347,20 @@ func TestDiffOldRef(t *testing.T) {
 	code, out, errs := runCLI(t, validLine+"\n", "diff", "--old-ref", "HEAD", "--new", rules, "-")
 	if code != 1 || !strings.Contains(out, "-:1: order.placed v1 6f1c: valid → invalid; newly failing: body.total.gt") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestDiffOldRefGitMessage: a ref git does not know, or a directory outside a
+// repository, is reported with git's own message.
+func TestDiffOldRefGitMessage(t *testing.T) {
+	rules := rulesRepo(t)
+	code, _, errs := runCLI(t, validLine+"\n", "diff", "--old-ref", "nosuchref", "--new", rules, "-")
+	if code != 2 || !strings.Contains(errs, "eventproc diff: --old-ref nosuchref: git: fatal: Not a valid object name nosuchref") {
+		t.Errorf("unknown ref: exit %d\n%s", code, errs)
+	}
+	code, _, errs = runCLI(t, validLine+"\n", "diff", "--old-ref", "HEAD", "--new", t.TempDir(), "-")
+	if code != 2 || !strings.Contains(errs, "not in a git work tree: git: fatal: not a git repository") {
+		t.Errorf("no repository: exit %d\n%s", code, errs)
 	}
 }
 

@@ -58,20 +58,19 @@ func queueName(nameOrURL string) string {
 }
 
 func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("provision", env, "[--rules DIR] --queue NAME [--queue NAME ...] [--max-receive N] [--visibility DURATION]\n\n"+
+	fs := newFlagSet("provision", env, "[--rules DIR] --queue NAME [--queue NAME ...] [--max-receive COUNT] [--visibility DURATION]\n\n"+
 		"Creates each queue with its dead-letter queue NAME-dlq and a redrive policy, and\n"+
 		"every table the rules write to. Idempotent: what exists is updated or checked.")
 	rules := rulesFlag(fs, env)
 	var queues stringList
 	fs.Var(&queues, "queue", "queue `name` to create with its dead-letter queue (repeatable)")
-	maxReceive := fs.Int("max-receive", 0, "the redrive policy's maxReceiveCount; must exceed the rules' max attempts (default max attempts + 3)")
+	maxReceive := fs.Int("max-receive", 0, "the redrive policy's maxReceiveCount: the `count` of receives before a message is dead-lettered; must exceed the rules' max attempts (default max attempts + 3)")
 	visibility := fs.Duration("visibility", 60*time.Second, "the queues' visibility timeout")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "eventproc provision: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	}
 	if *maxReceive < 0 || *visibility <= 0 || *visibility > 12*time.Hour {
 		fmt.Fprintln(env.stderr, "eventproc provision: --max-receive must be positive and --visibility within (0, 12h]")
@@ -124,7 +123,7 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 type sendKind struct{ eventType, version string }
 
 func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("send", env, "--queue NAME|URL --type T|all [--version V] --count N [--invalid FRACTION] [--rate R]\n\n"+
+	fs := newFlagSet("send", env, "[--rules DIR] --queue NAME|URL --type T|all [--version V] --count N [--invalid FRACTION] [--rate R] [--seed N] [--senders N]\n\n"+
 		"Sends events generated from the rules' declarations, with fresh event ids, ten per\n"+
 		"SendMessageBatch call. --type all sends every type and version in turn; without\n"+
 		"--version every version of the type.")
@@ -132,18 +131,17 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 	queue := fs.String("queue", "", "queue `name or URL`")
 	typ := fs.String("type", "all", "event `type`, or all")
 	ver := fs.String("version", "", "schema `version` (default: every version of the type)")
-	count := fs.Int("count", 0, "how many messages")
+	count := fs.Int("count", 0, "the `number` of messages to send")
 	invalid := fs.Float64("invalid", 0, "`fraction` of the messages made invalid (0 to 1)")
-	rate := fs.Float64("rate", 0, "messages per second (0: as fast as possible)")
-	seed := fs.Uint64("seed", 0, "random seed (0: a fresh one; the same seed sends the same events, ids included)")
-	senders := fs.Int("senders", 8, "SendMessageBatch calls at once")
+	rate := fs.Float64("rate", 0, "send at this `rate`, in messages per second (0: as fast as possible)")
+	seed := fs.Uint64("seed", 0, "random `seed` (0: a fresh one; the same seed sends the same events, ids included)")
+	senders := fs.Int("senders", 8, "the `number` of SendMessageBatch calls at once")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	switch {
 	case fs.NArg() > 0:
-		fmt.Fprintf(env.stderr, "eventproc send: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	case *queue == "":
 		fmt.Fprintln(env.stderr, "eventproc send: --queue is required")
 		return 2
@@ -360,8 +358,7 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "eventproc stats: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	}
 	if !*withTables {
 		tables = nil

@@ -12,33 +12,43 @@ import (
 
 // cmdConfig prints the effective configuration of `eventproc run` given the same flags,
 // file and environment: every key's value (secrets redacted, see config.Redact) and
-// where it came from. Exit 2 on usage or configuration errors, every problem listed.
+// where it came from. Exit 2 on usage or configuration errors: the configuration is
+// printed all the same, as far as it could be read, and every problem under it.
 func cmdConfig(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("config", env, "[--format text|json] [run's flags]\n\nPrint the configuration `eventproc run` would use with the same flags, file and\nEVENTPROC_* variables: each key's value (secrets redacted) and where it came from.")
+	fs := newFlagSet("config", env, "[--format text|json] "+configSynopsis()+"\n\nPrint the configuration `eventproc run` would use with the same flags, file and\nEVENTPROC_* variables: each key's value (secrets redacted) and where it came from.")
 	loadConfig := configFlags(fs)
 	format := fs.String("format", "text", "output `format`: text (a table) or json")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "eventproc config: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(env.stderr, "eventproc config: --format must be text or json, not %q\n", *format)
 		return 2
 	}
 	cfg, err := loadConfig(env)
-	if err != nil {
+	var ce *config.Error
+	if err != nil && (cfg == nil || !errors.As(err, &ce)) {
 		fmt.Fprintf(env.stderr, "eventproc config: %v\n", err)
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return 2
-		}
 		return 1
 	}
+	if code := printConfig(env, cfg, ce, *format); code != 0 {
+		return code
+	}
+	if ce != nil {
+		fmt.Fprintf(env.stderr, "eventproc config: %v\n", ce)
+		return 2
+	}
+	return 0
+}
+
+// printConfig writes cfg as a table or (format json) a JSON document, which lists the
+// problems of ce too.
+func printConfig(env *cmdEnv, cfg *config.Config, ce *config.Error, format string) int {
 	settings := cfg.Settings()
-	if *format == "json" {
+	if format == "json" {
 		type entry struct {
 			Key    string `json:"key"`
 			Value  string `json:"value"`
@@ -47,9 +57,13 @@ func cmdConfig(ctx context.Context, env *cmdEnv, args []string) int {
 			Flag   string `json:"flag"`
 		}
 		out := struct {
-			File     string  `json:"file"`
-			Settings []entry `json:"settings"`
-		}{File: cfg.File, Settings: []entry{}}
+			File     string   `json:"file"`
+			Settings []entry  `json:"settings"`
+			Problems []string `json:"problems"`
+		}{File: cfg.File, Settings: []entry{}, Problems: []string{}}
+		if ce != nil {
+			out.Problems = ce.Problems
+		}
 		for i, k := range config.Keys() {
 			s := settings[i]
 			out.Settings = append(out.Settings, entry{s.Key, s.Value, s.Origin, k.Env, "--" + k.Flag})

@@ -92,20 +92,37 @@ log:
 		t.Errorf("json: file %q, settings %v", doc.File, got)
 	}
 
-	// Every problem, exit 2.
+	// Every problem, exit 2, under the table of what could be read.
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("queue_url: q\nworkrs: 3\nlog: {level: loud}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errs = cli([]string{"EVENTPROC_GRACE_PERIOD=soon"}, "--config", bad, "--max-in-flight", "1")
-	if code != 2 || out != "" {
-		t.Fatalf("errors: exit %d, stdout %q", code, out)
+	if code != 2 || strings.Join(row(out, "queue_url"), "|") != "q|"+bad || strings.Join(row(out, "grace_period"), "|") != "30s|default" {
+		t.Fatalf("errors: exit %d, stdout:\n%s", code, out)
 	}
 	for _, w := range []string{"4 problems", `unknown key "workrs" (did you mean "workers"?)`, `"loud" is not one of`,
 		`EVENTPROC_GRACE_PERIOD="soon": not a duration`, "max_in_flight (--max-in-flight): 1 is out of range"} {
 		if !strings.Contains(errs, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, errs)
 		}
+	}
+
+	// No queue: the table all the same, the problem under it; in JSON, its problems.
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = cli([]string{"EVENTPROC_CONFIG=" + empty, "EVENTPROC_HTTP_ADDR=:9191"})
+	if code != 2 || strings.Join(row(out, "queue_url"), "|") != "-|unset" || strings.Join(row(out, "http.addr"), "|") != ":9191|EVENTPROC_HTTP_ADDR" ||
+		!strings.Contains(errs, "no queue to consume") {
+		t.Errorf("no queue: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	code, out, _ = cli([]string{"EVENTPROC_CONFIG=" + empty}, "--format", "json")
+	var partial struct{ Problems []string }
+	if err := json.Unmarshal([]byte(out), &partial); code != 2 || err != nil || len(partial.Problems) != 1 ||
+		!strings.Contains(partial.Problems[0], "no queue to consume") {
+		t.Errorf("no queue, json: exit %d, %v\n%s", code, err, out)
 	}
 	if code, _, _ := cli(nil, "--format", "yaml", "--queue-url", "q"); code != 2 {
 		t.Errorf("--format yaml: exit %d, want 2", code)

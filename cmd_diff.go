@@ -20,7 +20,7 @@ import (
 // message whose verdict changes is printed, then a summary.
 
 func cmdDiff(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("diff", env, "(--old DIR | --old-ref GITREF) [--new DIR] [--envelope NAME] CORPUS.ndjson ...   (- for stdin)")
+	fs := newFlagSet("diff", env, "(--old DIR | --old-ref GITREF) [--new DIR | --rules DIR] [--envelope NAME] CORPUS.ndjson ...   (- for stdin)")
 	oldDir := fs.String("old", "", "the old events.d `directory`")
 	oldRef := fs.String("old-ref", "", "take the old events.d from this git `ref` (the --new directory's path at that commit)")
 	newDir := rulesFlag(fs, env)
@@ -29,6 +29,9 @@ func cmdDiff(ctx context.Context, env *cmdEnv, args []string) int {
 	envelope := envelopeFlag(fs, env)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if misplacedRules(env, fs, fs.Args()) {
+		return 2
 	}
 	if (*oldDir == "") == (*oldRef == "") {
 		fmt.Fprintln(env.stderr, "eventproc diff: give exactly one of --old DIR and --old-ref GITREF")
@@ -103,7 +106,7 @@ func checkoutRules(ctx context.Context, ref, dir string) (string, func(), error)
 	if err != nil {
 		return "", nil, err
 	}
-	top, err := exec.CommandContext(ctx, "git", "-C", abs, "rev-parse", "--show-toplevel").Output()
+	top, err := git(ctx, "-C", abs, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return "", nil, fmt.Errorf("--old-ref: %s is not in a git work tree: %w", dir, err)
 	}
@@ -112,7 +115,7 @@ func checkoutRules(ctx context.Context, ref, dir string) (string, func(), error)
 	if err != nil {
 		return "", nil, err
 	}
-	list, err := exec.CommandContext(ctx, "git", "-C", root, "ls-tree", "-r", "--name-only", ref, "--", rel).Output()
+	list, err := git(ctx, "-C", root, "ls-tree", "-r", "--name-only", ref, "--", rel)
 	if err != nil {
 		return "", nil, fmt.Errorf("--old-ref %s: %w", ref, err)
 	}
@@ -127,7 +130,7 @@ func checkoutRules(ctx context.Context, ref, dir string) (string, func(), error)
 		return "", nil, fmt.Errorf("--old-ref %s: no %s there", ref, rel)
 	}
 	for _, f := range files {
-		b, err := exec.CommandContext(ctx, "git", "-C", root, "show", ref+":"+f).Output()
+		b, err := git(ctx, "-C", root, "show", ref+":"+f)
 		if err != nil {
 			cleanup()
 			return "", nil, fmt.Errorf("--old-ref %s: git show %s: %w", ref, f, err)
@@ -143,6 +146,23 @@ func checkoutRules(ctx context.Context, ref, dir string) (string, func(), error)
 		}
 	}
 	return tmp, cleanup, nil
+}
+
+// git runs git with args and returns its standard output. When git fails, the error is
+// what git said on its standard error ("fatal: Not a valid object name nosuchref"),
+// else how it ended.
+func git(ctx context.Context, args ...string) ([]byte, error) {
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return nil, fmt.Errorf("git: %s", strings.ReplaceAll(msg, "\n", "; "))
+		}
+		return nil, fmt.Errorf("git: %w", err)
+	}
+	return out, nil
 }
 
 type differ struct {

@@ -27,12 +27,22 @@ func rulesFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	return fs.String("rules", def, "events.d `directory`")
 }
 
+// newFlagSet makes the flag set of command name. usage is what follows "usage:
+// eventproc NAME" on -h: a synopsis that mentions every flag the command defines (a
+// test holds each command to it), then optionally a blank line and a description.
+// Every flag's usage names what its value is with a backquoted word (`dir`, `count`,
+// `duration`, …), which -h prints after the flag's name.
 func newFlagSet(name string, env *cmdEnv, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "usage: eventproc %s %s\n\nflags:\n", name, usage)
-		fs.PrintDefaults()
+		fmt.Fprintf(env.stderr, "usage: eventproc %s %s\n", name, usage)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(env.stderr, "\nflags:")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -46,6 +56,49 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+// unexpectedArg reports fs's first positional argument to a command that takes none,
+// and returns the usage error's exit code, 2. When the argument looks like the value
+// of one of the command's flags (a directory for --rules, a YAML file for --config),
+// the message says which: eventproc check: unexpected argument "events.d"; did you
+// mean --rules events.d?
+func unexpectedArg(env *cmdEnv, fs *flag.FlagSet) int {
+	arg := fs.Arg(0)
+	fmt.Fprintf(env.stderr, "eventproc %s: unexpected argument %q%s\n", fs.Name(), arg, flagHint(fs, arg))
+	return 2
+}
+
+// misplacedRules reports the first of files, the positional arguments of a command
+// that reads files, that is a directory while the command takes --rules: eventproc
+// validate: events.d is a directory; did you mean --rules events.d? It returns false
+// when there is none.
+func misplacedRules(env *cmdEnv, fs *flag.FlagSet, files []string) bool {
+	if fs.Lookup("rules") == nil {
+		return false
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.IsDir() {
+			fmt.Fprintf(env.stderr, "eventproc %s: %s is a directory%s\n", fs.Name(), f, flagHint(fs, f))
+			return true
+		}
+	}
+	return false
+}
+
+// flagHint is "; did you mean --FLAG ARG?" when arg looks like the value of one of fs's
+// flags, else "".
+func flagHint(fs *flag.FlagSet, arg string) string {
+	var name string
+	if st, err := os.Stat(arg); err == nil && st.IsDir() && fs.Lookup("rules") != nil {
+		name = "rules"
+	} else if (strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml")) && fs.Lookup("config") != nil {
+		name = "config"
+	}
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean --%s %s?", name, arg)
 }
 
 // envelopeFlag registers --envelope, defaulting to $EVENTPROC_ENVELOPE.
@@ -121,8 +174,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "eventproc check: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(env.stderr, "eventproc check: --format must be text or json, not %q\n", *format)
@@ -226,8 +278,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "eventproc test: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	}
 	rs, diags, err := loadRules(*rules, *envelope)
 	if err != nil {
@@ -395,6 +446,9 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	envelope := envelopeFlag(fs, env)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if misplacedRules(env, fs, fs.Args()) {
+		return 2
 	}
 	rs, diags, err := loadRules(*rules, *envelope)
 	if err != nil {

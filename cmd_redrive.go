@@ -17,7 +17,7 @@ import (
 
 // cmdRedrive moves messages from a dead-letter queue back to its source queue.
 func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("redrive", env, "--queue NAME|URL [--dlq NAME|URL] [--dry-run] [--type T] [--outcome O] [--reason TEXT] [--limit N]\n\n"+
+	fs := newFlagSet("redrive", env, "--queue NAME|URL [--dlq NAME|URL] [--dry-run] [--type T] [--outcome O] [--reason TEXT] [--limit N] [--hold DURATION]\n\n"+
 		"Moves messages from the queue's dead-letter queue (named by its redrive policy, or\n"+
 		"--dlq) back to the queue, one line per message on stdout, progress on stderr. A\n"+
 		"message leaves the dead-letter queue only once it is in the queue; its dead-letter\n"+

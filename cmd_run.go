@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,14 +34,13 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	fs := newFlagSet("run", env, "[flags]\n\nConsume SQS, validate against events.d, store in DynamoDB. Flags override\nEVENTPROC_* variables, which override the configuration file. SIGHUP reloads events.d.")
+	fs := newFlagSet("run", env, configSynopsis()+"\n\nConsume SQS, validate against events.d, store in DynamoDB. Flags override\nEVENTPROC_* variables, which override the configuration file. SIGHUP reloads events.d.")
 	loadConfig := configFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "eventproc run: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return unexpectedArg(env, fs)
 	}
 	cfg, err := loadConfig(env)
 	if err != nil {
@@ -134,22 +134,32 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	return 0
 }
 
+// configSynopsis is the part of a usage line that lists the flags configFlags registers.
+func configSynopsis() string {
+	parts := []string{"[--config FILE]"}
+	for _, k := range config.Keys() {
+		parts = append(parts, "[--"+k.Flag+" "+strings.ToUpper(k.Arg)+"]")
+	}
+	return strings.Join(parts, " ")
+}
+
 // configFlags registers --config and one flag per configuration key (config.Keys) on fs,
 // as `eventproc run` and `eventproc config` take them. After fs.Parse, load returns the
-// configuration: defaults < file < EVENTPROC_* variables < the flags that were set.
-// Its error is a *config.Error for configuration problems.
-func configFlags(fs *flag.FlagSet) (load func(env *cmdEnv) (*config.Config, error)) {
+// configuration: defaults < file < EVENTPROC_* variables < the flags that were set;
+// opts may adjust the input. Its error is a *config.Error for configuration problems,
+// returned with the configuration as far as it could be read.
+func configFlags(fs *flag.FlagSet) (load func(env *cmdEnv, opts ...func(*config.Input)) (*config.Config, error)) {
 	file := fs.String("config", "", "configuration `file` (default: $"+config.EnvConfigFile+", else ./"+config.DefaultFile+" when present)")
 	byFlag := map[string]string{}
 	for _, k := range config.Keys() {
-		usage := k.Usage + " [$" + k.Env + "]"
+		usage := k.Usage + " [$" + k.Env + "=`" + k.Arg + "`]"
 		if k.Default != "" {
 			usage += " (default " + k.Default + ")"
 		}
 		fs.String(k.Flag, "", usage)
 		byFlag[k.Flag] = k.Name
 	}
-	return func(env *cmdEnv) (*config.Config, error) {
+	return func(env *cmdEnv, opts ...func(*config.Input)) (*config.Config, error) {
 		set := map[string]string{}
 		fs.Visit(func(f *flag.Flag) {
 			if key, ok := byFlag[f.Name]; ok {
@@ -160,7 +170,11 @@ func configFlags(fs *flag.FlagSet) (load func(env *cmdEnv) (*config.Config, erro
 		if err != nil {
 			return nil, err
 		}
-		return config.Load(config.Input{File: *file, Dir: wd, Environ: env.environ, Flags: set})
+		in := config.Input{File: *file, Dir: wd, Environ: env.environ, Flags: set}
+		for _, o := range opts {
+			o(&in)
+		}
+		return config.Load(in)
 	}
 }
 

@@ -604,7 +604,7 @@ func TestEndToEndSIGTERM(t *testing.T) {
 
 // TestEndToEndMissingTable: a deployment error (the table does not exist) pauses intake
 // without spending the messages' attempts or dead-lettering them, fails readiness, and
-// the worker resumes by itself once the table exists.
+// the worker resumes by itself once the table exists. /readyz names the table.
 func TestEndToEndMissingTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end")
@@ -634,15 +634,12 @@ func TestEndToEndMissingTable(t *testing.T) {
 		return addr != ""
 	})
 	readyz := func() int {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := httpGet(t, addr, "/readyz")
+		return code
 	}
-	if code := readyz(); code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz = %d while paused, want 503", code)
+	if code, body := httpGet(t, addr, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "intake paused") ||
+		!slices.ContainsFunc(s.rs.Tables(), func(tbl engine.Table) bool { return strings.Contains(body, " to "+tbl.Name+": ") }) {
+		t.Errorf("/readyz = %d %q while paused, want 503 naming the table", code, body)
 	}
 	time.Sleep(2 * time.Second)
 	if n := s.queueCount(t, s.dlqURL); n != 0 {

@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"eventproc/adapters/sqsqueue"
 	"eventproc/config"
@@ -122,26 +125,19 @@ func newProber(awsCfg aws.Config, cfg *config.Config, tables func() []string, lo
 	return p
 }
 
-// run probes at once, then every interval until ctx ends, storing each result in h and
-// logging when it changes.
+// run probes at once, then every interval until ctx ends, storing each result in h.
+// It logs a failure when its cause changes (see probeLog), not every round.
 func (p *prober) run(ctx context.Context, interval time.Duration, h *health) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var last error
-	first := true
+	pl := &probeLog{log: p.log}
 	for {
 		err := p.check(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		h.probe.Store(&err)
-		switch {
-		case err != nil && (first || last == nil || err.Error() != last.Error()):
-			p.log.Warn("reachability probe failed: not ready", slog.String("error", err.Error()))
-		case err == nil && last != nil:
-			p.log.Info("reachability probe: every queue and table answers again")
-		}
-		last, first = err, false
+		pl.observe(err)
 		select {
 		case <-ctx.Done():
 			return
@@ -150,12 +146,13 @@ func (p *prober) run(ctx context.Context, interval time.Duration, h *health) {
 	}
 }
 
-// check asks every queue and table once; the error lists each that did not answer.
+// check asks every queue and table once. The error, a *probeError, lists each that
+// did not answer.
 func (p *prober) check(ctx context.Context) error {
-	var errs []string
+	var pe probeError
 	for _, q := range p.queues {
-		if err := p.queue(ctx, q); err != nil {
-			errs = append(errs, err.Error())
+		if what, err := p.queue(ctx, q); err != nil {
+			pe = append(pe, probeFailure{what, err})
 		}
 	}
 	for _, t := range p.tables() {
@@ -163,30 +160,119 @@ func (p *prober) check(ctx context.Context) error {
 		_, err := p.ddb.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(t)})
 		cancel()
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("table %s: %v", t, err))
+			pe = append(pe, probeFailure{"table " + t, err})
 		}
 	}
-	if len(errs) == 0 {
+	if len(pe) == 0 {
 		return nil
 	}
-	return errors.New(strings.Join(errs, "; "))
+	return pe
 }
 
-func (p *prober) queue(ctx context.Context, q string) error {
+// queue asks queue q (a name or URL) for an attribute; what names it for a failure.
+func (p *prober) queue(ctx context.Context, q string) (what string, err error) {
 	url, ok := p.urls[q]
 	if !ok {
 		u, err := sqsqueue.ResolveURL(ctx, p.sqs, q, p.timeout)
 		if err != nil {
-			return fmt.Errorf("queue %s: %w", q, err)
+			return "queue " + q, err
 		}
 		url, p.urls[q] = u, u
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	_, err := p.sqs.GetQueueAttributes(cctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+	_, err = p.sqs.GetQueueAttributes(cctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
 		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameVisibilityTimeout}})
-	if err != nil {
-		return fmt.Errorf("queue %s: %w", url, err)
+	return "queue " + url, err
+}
+
+// probeFailure is a queue or table ("queue URL", "table NAME") that did not answer.
+type probeFailure struct {
+	what string
+	err  error
+}
+
+// probeError is a probe round's failures, in the order asked.
+type probeError []probeFailure
+
+func (e probeError) Error() string {
+	parts := make([]string, len(e))
+	for i, f := range e {
+		parts[i] = f.what + ": " + f.err.Error()
 	}
-	return nil
+	return strings.Join(parts, "; ")
+}
+
+// cause is what stays the same while the same things fail the same way: each
+// failure's queue or table and its errorCause, without request ids, times or ports.
+func (e probeError) cause() string {
+	parts := make([]string, len(e))
+	for i, f := range e {
+		parts[i] = f.what + ": " + errorCause(f.err)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// errorCause classifies an AWS call's error by what the SDK says of it, not by its
+// message (which carries a request id): the service and operation, then the API
+// error code, else the HTTP status, else a timeout or the network error's errno, else
+// the innermost error's message.
+func errorCause(err error) string {
+	var kind string
+	var api smithy.APIError
+	var resp *smithyhttp.ResponseError
+	var errno syscall.Errno
+	var dns *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &api):
+		kind = api.ErrorCode()
+	case errors.As(err, &resp):
+		kind = fmt.Sprintf("HTTP %d", resp.HTTPStatusCode())
+	case errors.Is(err, context.DeadlineExceeded):
+		kind = "timeout"
+	case errors.As(err, &errno):
+		kind = errno.Error()
+	case errors.As(err, &dns):
+		kind = "dns: " + dns.Err
+	case errors.As(err, &netErr) && netErr.Timeout():
+		kind = "timeout"
+	default:
+		inner := err
+		for u := errors.Unwrap(inner); u != nil; u = errors.Unwrap(inner) {
+			inner = u
+		}
+		kind = inner.Error()
+	}
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		return op.Service() + " " + op.Operation() + ": " + kind
+	}
+	return kind
+}
+
+// probeLog logs the probe's results when their cause changes: the first failure, a
+// failure of another cause (another queue or table, another error code), and the
+// recovery. A failure that repeats round after round is logged once.
+type probeLog struct {
+	log   *slog.Logger
+	cause string // the last round's; "" when it succeeded (or before the first)
+}
+
+func (l *probeLog) observe(err error) {
+	if err == nil {
+		if l.cause != "" {
+			l.log.Info("reachability probe: every queue and table answers again")
+		}
+		l.cause = ""
+		return
+	}
+	cause := err.Error()
+	if pe, ok := err.(probeError); ok {
+		cause = pe.cause()
+	}
+	if cause != l.cause {
+		l.log.Warn("reachability probe failed: not ready", slog.String("error", err.Error()), slog.String("cause", cause))
+	}
+	l.cause = cause
 }

@@ -1,14 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"eventproc/engine"
 	"eventproc/metrics"
@@ -75,5 +86,72 @@ func TestReadyz(t *testing.T) {
 	expect("stopped", 503, "not ready: draining")
 	if c, body := get("/metrics"); c != 200 || !strings.Contains(body, "eventproc_rules_reloads_total") {
 		t.Errorf("/metrics = %d", c)
+	}
+}
+
+// sdkError is an error as the AWS SDK returns it for a call that got an API error:
+// its message carries the request id.
+func sdkError(service, op, code, requestID string) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &awshttp.ResponseError{RequestID: requestID,
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 400}},
+			Err: &smithy.GenericAPIError{Code: code, Message: "Requested resource not found"}}}}
+}
+
+// TestErrorCause: the cause of a failed call is its operation and the SDK's error
+// code, or the network error's kind — the same for two calls that differ by request id
+// or port.
+func TestErrorCause(t *testing.T) {
+	refused := func(port string) error {
+		return &smithy.OperationError{ServiceID: "SQS", OperationName: "GetQueueAttributes", Err: &url.Error{Op: "Post",
+			URL: "http://127.0.0.1:" + port + "/", Err: &net.OpError{Op: "dial", Net: "tcp",
+				Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}}
+	}
+	for _, tt := range []struct {
+		a, b error
+		want string
+	}{
+		{sdkError("DynamoDB", "DescribeTable", "ResourceNotFoundException", "R1"), sdkError("DynamoDB", "DescribeTable", "ResourceNotFoundException", "R2"),
+			"DynamoDB DescribeTable: ResourceNotFoundException"},
+		{refused("4566"), refused("4567"), "SQS GetQueueAttributes: connection refused"},
+		{fmt.Errorf("attempt 1: %w", context.DeadlineExceeded), fmt.Errorf("attempt 2: %w", context.DeadlineExceeded), "timeout"},
+	} {
+		if tt.a.Error() == tt.b.Error() {
+			t.Fatalf("the test's two errors are the same: %v", tt.a)
+		}
+		if ca, cb := errorCause(tt.a), errorCause(tt.b); ca != tt.want || cb != tt.want {
+			t.Errorf("errorCause(%v) = %q and %q, want %q", tt.a, ca, cb, tt.want)
+		}
+	}
+}
+
+// TestProbeLogOncePerCause: a probe failure that repeats round after round, each with
+// its own request id, is logged once; another cause is logged, and so is the recovery.
+func TestProbeLogOncePerCause(t *testing.T) {
+	var buf bytes.Buffer
+	pl := &probeLog{log: slog.New(slog.NewJSONHandler(&buf, nil))}
+	missing := func(rid string) error {
+		return probeError{{"table events", sdkError("DynamoDB", "DescribeTable", "ResourceNotFoundException", rid)}}
+	}
+	denied := probeError{{"table events", sdkError("DynamoDB", "DescribeTable", "AccessDeniedException", "R9")},
+		{"queue http://q/events", sdkError("SQS", "GetQueueAttributes", "AWS.SimpleQueueService.NonExistentQueue", "R10")}}
+	for _, err := range []error{nil, missing("R1"), missing("R2"), missing("R3"), denied, denied, nil, nil, missing("R4")} {
+		pl.observe(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec struct{ Msg, Cause string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got = append(got, rec.Msg+" | "+rec.Cause)
+	}
+	want := []string{
+		"reachability probe failed: not ready | table events: DynamoDB DescribeTable: ResourceNotFoundException",
+		"reachability probe failed: not ready | table events: DynamoDB DescribeTable: AccessDeniedException; queue http://q/events: SQS GetQueueAttributes: AWS.SimpleQueueService.NonExistentQueue",
+		"reachability probe: every queue and table answers again | ",
+		"reachability probe failed: not ready | table events: DynamoDB DescribeTable: ResourceNotFoundException",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -66,7 +66,8 @@ func main() {
 }
 
 // run executes one eventproc command line and returns its exit code: 0 success,
-// 1 failure, 2 usage error.
+// 1 failure, 2 usage error. --version (or -version) is the version command; -v is not
+// (it would read as test's -v, verbose).
 func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -76,8 +77,15 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return cmdVersion(ctx, env, args[1:])
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
+		if args[0] == "-v" || args[0] == "-V" {
+			fmt.Fprintf(stderr, "eventproc: unknown flag %q; did you mean --version?\n", args[0])
+			return 2
+		}
 		fmt.Fprintf(stderr, "eventproc: unknown command %q\n", args[0])
 		usage(stderr)
 		return 2
@@ -86,7 +94,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: eventproc COMMAND [flags]")
+	fmt.Fprintln(w, "usage: eventproc COMMAND [flags]\n       eventproc --version")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -112,6 +120,13 @@ func cmdSchema(ctx context.Context, env *cmdEnv, args []string) int {
 }
 
 func cmdVersion(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet("version", env, "   (or eventproc --version; prints eventproc VERSION)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return unexpectedArg(env, fs)
+	}
 	fmt.Fprintf(env.stdout, "eventproc %s\n", version)
 	return 0
 }

@@ -360,7 +360,8 @@ func TestEndToEndOperations(t *testing.T) {
 }
 
 // TestEndToEndReadiness: /readyz fails when a table disappears (the reachability probe,
-// while no message flows) and recovers when it is back; it fails while draining after
+// while no message flows) and recovers when it is back, the failure and the recovery
+// each logged once however many rounds they last; it fails while draining after
 // SIGTERM.
 func TestEndToEndReadiness(t *testing.T) {
 	if testing.Short() {
@@ -386,8 +387,9 @@ func TestEndToEndReadiness(t *testing.T) {
 	if !strings.Contains(body, "table "+table) {
 		t.Errorf("/readyz body %q does not name table %s", body, table)
 	}
-	if len(p.lines("reachability probe failed: not ready")) == 0 {
-		t.Errorf("the probe's failure is not logged")
+	time.Sleep(2 * time.Second) // six more rounds of the same failure, each with its request id
+	if n := len(p.lines("reachability probe failed: not ready")); n != 1 {
+		t.Errorf("the probe's failure is logged %d times, want once", n)
 	}
 	cmd := exec.Command(bin, "provision", "--rules", s.rules, "--queue", "events", "--visibility", "30s")
 	cmd.Env = s.env
@@ -395,6 +397,10 @@ func TestEndToEndReadiness(t *testing.T) {
 		t.Fatalf("provision: %v\n%s", err, out)
 	}
 	waitUntil(t, "ready again", 10*time.Second, p, func() bool { code, _ := ready(); return code == http.StatusOK })
+	time.Sleep(time.Second)
+	if n := len(p.lines("reachability probe: every queue and table answers again")); n != 1 {
+		t.Errorf("the recovery is logged %d times, want once", n)
+	}
 
 	// Draining: the long polls in progress (4 s) are let finish, and meanwhile the
 	// worker says it is not ready.

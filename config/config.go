@@ -71,6 +71,9 @@ type Input struct {
 	Flags map[string]string
 	// ReadFile reads a file; os.ReadFile when nil.
 	ReadFile func(name string) ([]byte, error)
+	// QueueOptional makes a configuration that names no queue valid: for the
+	// commands that read only part of it (healthcheck wants http.addr).
+	QueueOptional bool
 }
 
 // Error lists every problem found in the configuration.
@@ -91,7 +94,9 @@ type layer struct {
 	values map[string]any // flat: dotted key → value
 }
 
-// Load builds the effective configuration. Every problem is reported in one *Error.
+// Load builds the effective configuration. Every problem is reported in one *Error;
+// the configuration is returned with it, every key that could be read set (a value
+// that could not falls back to the layer below), so that it can still be shown.
 func Load(in Input) (*Config, error) {
 	if in.ReadFile == nil {
 		in.ReadFile = os.ReadFile
@@ -223,6 +228,7 @@ func Load(in Input) (*Config, error) {
 		if len(fromList) == 0 {
 			add("sources (%s): no queue listed", where("sources"))
 		}
+	case in.QueueOptional:
 	default:
 		add("no queue to consume: set queue_url (%s, --%s) or sources", EnvName("queue_url"), FlagName("queue_url"))
 	}
@@ -234,7 +240,7 @@ func Load(in Input) (*Config, error) {
 		seen[s.QueueURL] = true
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Problems: problems}
+		return c, &Error{Problems: problems}
 	}
 	return c, nil
 }

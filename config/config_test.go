@@ -250,3 +250,23 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPartialOnError: a configuration with problems is returned beside its *Error,
+// every readable key set, so that `eventproc config` can show it; QueueOptional makes
+// the lack of a queue no problem (healthcheck reads http.addr only).
+func TestPartialOnError(t *testing.T) {
+	in := Input{Dir: t.TempDir(), Environ: []string{"EVENTPROC_HTTP_ADDR=127.0.0.1:9191", "EVENTPROC_WORKERS=x"}}
+	c, err := Load(in)
+	if err == nil || !strings.Contains(err.Error(), "no queue to consume") || !strings.Contains(err.Error(), "not an integer") {
+		t.Fatalf("err = %v, want no queue and a bad integer", err)
+	}
+	if c == nil || c.HTTPAddr != "127.0.0.1:9191" || c.Origin["http.addr"] != "EVENTPROC_HTTP_ADDR" || c.Workers != 256 {
+		t.Fatalf("partial configuration = %+v", c)
+	}
+	in.Environ = in.Environ[:1]
+	in.QueueOptional = true
+	c, err = Load(in)
+	if err != nil || c.HTTPAddr != "127.0.0.1:9191" || len(c.Sources) != 0 {
+		t.Fatalf("queue optional: %+v, %v", c, err)
+	}
+}

@@ -22,19 +22,20 @@ type field struct {
 	kind  kind
 	def   any // typed default; nil: none
 	enum  []string
-	min   int64 // ints and durations (nanoseconds): lowest allowed
-	max   int64 // 0: no upper bound
+	min   int64  // ints and durations (nanoseconds): lowest allowed
+	max   int64  // 0: no upper bound
+	arg   string // what a value is, for usage lines; by kind when ""
 	usage string
 }
 
 // fields lists every key, in documentation order.
 var fields = []field{
-	{key: "queue_url", kind: kString, usage: "the queue to consume (shorthand for one source)"},
+	{key: "queue_url", kind: kString, arg: "url", usage: "the queue to consume (shorthand for one source)"},
 	{key: "sources", kind: kSources, usage: "queues to consume: a list of {queue_url, concurrency}; as a string, comma-separated URL[=CONCURRENCY]"},
 	{key: "concurrency", kind: kInt, def: int64(4), min: 1, max: 100, usage: "long polls at once per source, unless the source says"},
-	{key: "rules", kind: kString, def: "events.d", usage: "the events.d directory"},
-	{key: "envelope", kind: kString, usage: "the envelope to use when events.d declares several (default: the one marked default)"},
-	{key: "persist.mode", kind: kString, def: "batch", enum: []string{"batch", "conditional"},
+	{key: "rules", kind: kString, def: "events.d", arg: "dir", usage: "the events.d directory"},
+	{key: "envelope", kind: kString, arg: "name", usage: "the envelope to use when events.d declares several (default: the one marked default)"},
+	{key: "persist.mode", kind: kString, def: "batch", arg: "mode", enum: []string{"batch", "conditional"},
 		usage: "batch: BatchWriteItem upserts (last write wins); conditional: PutItem first-write-wins"},
 	{key: "workers", kind: kInt, def: int64(256), min: 1, max: 10000, usage: "messages evaluated and settled at once"},
 	{key: "max_in_flight", kind: kInt, def: int64(1000), min: 10, max: 100000, usage: "received messages not yet settled, over every source"},
@@ -43,9 +44,9 @@ var fields = []field{
 		usage: "the queues' visibility timeout; messages held longer than half of it are extended"},
 	{key: "call_timeout", kind: kDuration, def: 10 * time.Second, min: int64(time.Millisecond), usage: "bound on each AWS call (a long poll gets receive_wait more)"},
 	{key: "receive_wait", kind: kDuration, def: 20 * time.Second, min: 0, max: int64(20 * time.Second), usage: "long-poll wait of a receive (SQS allows 0 to 20s)"},
-	{key: "log.level", kind: kString, def: "info", enum: []string{"debug", "info", "warn", "error"}, usage: "log level"},
-	{key: "log.format", kind: kString, def: "auto", enum: []string{"auto", "json", "text"}, usage: "log format; auto: text on a terminal, JSON otherwise"},
-	{key: "http.addr", kind: kString, def: ":9090", usage: "address of /healthz, /readyz and /metrics; empty: none"},
+	{key: "log.level", kind: kString, def: "info", arg: "level", enum: []string{"debug", "info", "warn", "error"}, usage: "log level"},
+	{key: "log.format", kind: kString, def: "auto", arg: "format", enum: []string{"auto", "json", "text"}, usage: "log format; auto: text on a terminal, JSON otherwise"},
+	{key: "http.addr", kind: kString, def: ":9090", arg: "addr", usage: "address of /healthz, /readyz and /metrics; empty: none"},
 	{key: "http.probe_interval", kind: kDuration, def: 15 * time.Second, min: 0, max: int64(time.Hour),
 		usage: "how often /readyz checks that every queue and table answers (GetQueueAttributes, DescribeTable); 0: never"},
 }
@@ -86,6 +87,7 @@ type Key struct {
 	Env     string
 	Flag    string
 	Default string // "" when none
+	Arg     string // what a value is, one lower-case word: url, list, count, dir, duration, …
 	Usage   string
 }
 
@@ -101,7 +103,22 @@ func Keys() []Key {
 		if len(f.enum) > 0 {
 			usage += " (" + strings.Join(f.enum, " | ") + ")"
 		}
-		out = append(out, Key{Name: f.key, Env: EnvName(f.key), Flag: FlagName(f.key), Default: def, Usage: usage})
+		out = append(out, Key{Name: f.key, Env: EnvName(f.key), Flag: FlagName(f.key), Default: def, Arg: f.argName(), Usage: usage})
 	}
 	return out
+}
+
+// argName is the word for the field's value in usage lines.
+func (f field) argName() string {
+	switch {
+	case f.arg != "":
+		return f.arg
+	case f.kind == kInt:
+		return "count"
+	case f.kind == kDuration:
+		return "duration"
+	case f.kind == kSources:
+		return "list"
+	}
+	return "value"
 }

@@ -2,6 +2,7 @@ package dynamotable
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"eventproc/adapters/awstest"
@@ -27,8 +28,8 @@ func TestMissingTableSplitsPerTable(t *testing.T) {
 	errs := New(c, Options{}).Put(context.Background(), items)
 	for i, err := range errs {
 		if i == 1 {
-			if !worker.IsFatal(err) {
-				t.Errorf("item for the missing table: %v, want a *worker.FatalError", err)
+			if !worker.IsFatal(err) || !strings.Contains(err.Error(), " to "+missing+": ") {
+				t.Errorf("item for the missing table: %v, want a *worker.FatalError naming the table", err)
 			}
 			continue
 		}

@@ -205,7 +205,7 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 			}
 			// A ValidationException of a call of several items was split above: here
 			// it is about this one item.
-			err = classifyItem(fmt.Errorf("batch write %d items: %w", countRequests(req), err))
+			err = classifyItem(fmt.Errorf("batch write %d items to %s: %w", countRequests(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
 			for _, r := range pendingIndexes(req, byKey, items) {
 				errs[r] = err
 			}
