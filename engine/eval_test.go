@@ -51,7 +51,7 @@ func TestDecodeEdgeCases(t *testing.T) {
 		{"bad number", msg("v1", `{"order_id":"o","user_id":"u","total":01,"items_count":1,"status":"s"}`), Invalid, "expected ','"},
 		{"leading plus", msg("v1", `{"order_id":"o","user_id":"u","total":+1,"items_count":1,"status":"s"}`), Invalid, "unexpected character"},
 		{"escapes", msg("v1", `{"order_id":"o\u00e9\ud83d\ude00\n","user_id":"u","total":1,"items_count":1,"status":"s"}`), Valid, ""},
-		{"lone surrogate", msg("v1", `{"order_id":"\ud800","user_id":"u","total":1,"items_count":1,"status":"s"}`), Valid, ""},
+		{"lone surrogate", msg("v1", `{"order_id":"\ud800","user_id":"u","total":1,"items_count":1,"status":"s"}`), Invalid, "unpaired UTF-16 surrogate"},
 		{"bad escape", msg("v1", `{"order_id":"\x","user_id":"u","total":1,"items_count":1,"status":"s"}`), Invalid, "invalid escape"},
 		{"control character", msg("v1", "{\"order_id\":\"a\tb\"}"), Invalid, "control character"},
 		{"unterminated", `{"event_id":"x`, Invalid, "unterminated"},
