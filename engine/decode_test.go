@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/big"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -196,5 +199,45 @@ func TestByteOrderMark(t *testing.T) {
 	// Inside a string it is an ordinary character.
 	if v := rs.Evaluate(context.Background(), strings.Replace(benchOrder, `"ord-1"`, `"`+bom+`ord-1"`, 1)); v.Outcome != Valid {
 		t.Errorf("a byte order mark inside a string: %s %s", v.Outcome, v.Reason())
+	}
+}
+
+// TestExactIntAgainstBigRat compares exactInt with math/big on random literals.
+func TestExactIntAgainstBigRat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "0000123456789"[r.IntN(13)]
+		}
+		return string(b)
+	}
+	minI, maxI := big.NewInt(math.MinInt64), big.NewInt(math.MaxInt64)
+	for range 200000 {
+		lit := ""
+		if r.IntN(2) == 0 {
+			lit = "-"
+		}
+		if w := digits(1 + r.IntN(22)); w[0] == '0' {
+			lit += "0"
+		} else {
+			lit += w
+		}
+		if r.IntN(2) == 0 {
+			lit += "." + digits(1+r.IntN(22))
+		}
+		if r.IntN(2) == 0 {
+			lit += "eE"[r.IntN(2):][:1] + []string{"", "+", "-"}[r.IntN(3)] + strconv.Itoa(r.IntN(40))
+		}
+		x, ok := new(big.Rat).SetString(lit)
+		if !ok {
+			t.Fatalf("big.Rat cannot read %s", lit)
+		}
+		n, integral, inRange := exactInt(lit)
+		wantIntegral := x.IsInt()
+		wantInRange := wantIntegral && x.Num().Cmp(minI) >= 0 && x.Num().Cmp(maxI) <= 0
+		if integral != wantIntegral || inRange != wantInRange || inRange && x.Num().Int64() != n {
+			t.Fatalf("exactInt(%s) = %d, %v, %v; want integral %v, in range %v (%s)", lit, n, integral, inRange, wantIntegral, wantInRange, x.RatString())
+		}
 	}
 }
