@@ -137,8 +137,8 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("%d verdicts for 6 lines:\n%s", len(lines), out)
+	if len(lines) != 5 {
+		t.Fatalf("%d verdicts for 5 non-blank lines:\n%s", len(lines), out)
 	}
 	type verdict struct {
 		Line       int              `json:"line"`
@@ -157,15 +157,45 @@ func TestValidate(t *testing.T) {
 		vs = append(vs, v)
 	}
 	for i, v := range vs {
-		if v.Line != i+1 {
-			t.Errorf("verdict %d has line %d", i, v.Line)
+		if want := []int{1, 2, 3, 4, 6}[i]; v.Line != want { // line 5 is blank
+			t.Errorf("verdict %d has line %d, want %d", i, v.Line, want)
 		}
 	}
 	if !vs[0].Valid || vs[1].Valid || !strings.Contains(vs[1].Error, "not a JSON object") ||
 		!strings.Contains(vs[2].Error, `unknown event type "nope"`) || vs[2].Key != nil ||
 		len(vs[3].Violations) != 1 || vs[3].Violations[0]["rule"] != "body.total.gt" || vs[3].Violations[0]["field"] != "body.total" ||
-		!strings.Contains(vs[4].Error, "empty message") || !strings.Contains(vs[5].Error, "invalid UTF-8") {
+		!strings.Contains(vs[4].Error, "invalid UTF-8") {
 		t.Errorf("verdicts:\n%s", out)
+	}
+}
+
+// TestValidateBlankLinesAndSummary: blank lines (nothing but spaces, tabs and a CR)
+// get no verdict but keep the numbering; stdout holds only verdicts, and the counts,
+// blank lines included, go to stderr once for all the inputs.
+func TestValidateBlankLinesAndSummary(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.ndjson")
+	if err := os.WriteFile(a, []byte("\n"+validLine+"\r\n \t\r\nnope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, validLine+"\n\n\n"+strings.Replace(validLine, `"total":100.50`, `"total":-1`, 1)+"\n  ", "validate", a, "-")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errs)
+	}
+	want := `{"line":2,"valid":true,"event_type":"order.placed","schema_version":"v1","event_id":"6f1c","key":{"pk":"t7#6f1c"}}
+{"line":4,"valid":false,"error":"undecodable message at byte 0: the message is not a JSON object"}
+{"line":5,"valid":true,"event_type":"order.placed","schema_version":"v1","event_id":"6f1c","key":{"pk":"t7#6f1c"}}
+{"line":8,"valid":false,"event_type":"order.placed","schema_version":"v1","event_id":"6f1c","violations":[{"rule":"body.total.gt","field":"body.total","message":"must be greater than 0"}]}
+`
+	if out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if errs != "4 events: 2 valid, 2 invalid; 5 blank lines skipped\n" {
+		t.Errorf("stderr: %q", errs)
+	}
+	code, out, errs = runCLI(t, "\n\n", "validate")
+	if code != 0 || out != "" || errs != "0 events: 0 valid, 0 invalid; 2 blank lines skipped\n" {
+		t.Errorf("only blank lines: exit %d\nstdout: %q\nstderr: %q", code, out, errs)
 	}
 }
 

@@ -468,7 +468,7 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
 	defer out.Flush()
-	v := &validator{rs: rs, out: out, allValid: true}
+	v := &validator{rs: rs, out: out}
 	for _, name := range files {
 		var r io.Reader = env.stdin
 		if name != "-" {
@@ -490,29 +490,49 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc validate: %v\n", err)
 		return 2
 	}
-	if !v.allValid {
+	fmt.Fprintf(env.stderr, "%d events: %d valid, %d invalid; %d blank lines skipped\n",
+		v.valid+v.invalid, v.valid, v.invalid, v.blank)
+	if v.invalid > 0 {
 		return 1
 	}
 	return 0
 }
 
+// validator streams verdicts and counts them. A line is numbered by its place in
+// the concatenated input, blank lines included.
 type validator struct {
-	rs       *engine.Ruleset
-	out      *bufio.Writer
-	buf      []byte
-	line     int
-	allValid bool
+	rs                    *engine.Ruleset
+	out                   *bufio.Writer
+	buf                   []byte
+	line                  int
+	valid, invalid, blank int
 }
 
-// stream validates one NDJSON input, line by line, in constant memory.
+// stream validates one NDJSON input, line by line, in constant memory. A blank line
+// (nothing but spaces, tabs and a carriage return) is no message: it is counted and
+// skipped, without a verdict.
 func (v *validator) stream(ctx context.Context, r io.Reader) error {
 	return forEachLine(ctx, r, func(line string, tooLong bool) {
-		if tooLong {
+		switch {
+		case tooLong:
 			v.emitTooLong()
-			return
+		case isBlank(line):
+			v.line++
+			v.blank++
+		default:
+			v.emit(ctx, line)
 		}
-		v.emit(ctx, line)
 	})
+}
+
+// isBlank reports whether line holds nothing but JSON whitespace.
+func isBlank(line string) bool {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // forEachLine calls fn with each line of r, without its line ending, in constant
@@ -577,7 +597,7 @@ func skipLine(br *bufio.Reader) error {
 
 func (v *validator) emitTooLong() {
 	v.line++
-	v.allValid = false
+	v.invalid++
 	vd := &engine.Verdict{Outcome: engine.Invalid, Err: fmt.Errorf("line longer than %d bytes", maxLine-1)}
 	v.buf = appendVerdict(v.buf[:0], v.line, vd)
 	v.out.Write(v.buf)
@@ -586,8 +606,10 @@ func (v *validator) emitTooLong() {
 func (v *validator) emit(ctx context.Context, body string) {
 	v.line++
 	vd := v.rs.Evaluate(ctx, body)
-	if vd.Outcome != engine.Valid {
-		v.allValid = false
+	if vd.Outcome == engine.Valid {
+		v.valid++
+	} else {
+		v.invalid++
 	}
 	v.buf = appendVerdict(v.buf[:0], v.line, vd)
 	v.out.Write(v.buf)

@@ -55,10 +55,7 @@ func (d *decoder) top(env *envelope, hr *record) (start, end int, err error) {
 	start, end = -1, -1
 	d.ws()
 	if d.peek() != '{' {
-		if d.i >= len(d.src) {
-			return start, end, d.fail("empty message")
-		}
-		return start, end, d.fail("the message is not a JSON object")
+		return start, end, d.notObject()
 	}
 	err = d.object(env.header, hr, func(key string) (bool, error) {
 		if key != env.bodyField {
@@ -82,6 +79,18 @@ func (d *decoder) top(env *envelope, hr *record) (start, end int, err error) {
 		return start, end, d.fail("data after the JSON object")
 	}
 	return start, end, nil
+}
+
+// notObject explains why the message, read up to its first non-blank byte, does not
+// start with an object.
+func (d *decoder) notObject() *DecodeError {
+	switch {
+	case d.i >= len(d.src):
+		return d.fail("empty message")
+	case strings.HasPrefix(d.src[d.i:], "\uFEFF"):
+		return d.fail("a UTF-8 byte order mark (U+FEFF) before the JSON object; JSON must not start with one")
+	}
+	return d.fail("the message is not a JSON object")
 }
 
 // members reads an object, calling fn with each key once the reader is at its value;
@@ -257,16 +266,15 @@ func (d *decoder) field(f *fieldSchema, v *value) error {
 				v.k, v.i = kInt, n
 				return nil
 			}
-			x, err := strconv.ParseFloat(lit, 64)
-			if err != nil && !math.IsInf(x, 0) || x != math.Trunc(x) {
+			n, integral, inRange := exactInt(lit)
+			switch {
+			case !integral:
 				d.typeViolation(f, v, f.msgType)
-				return nil
-			}
-			if x < -9.223372036854775e18 || x > 9.223372036854775e18 {
+			case !inRange:
 				d.typeViolation(f, v, "is out of range for a 64-bit integer")
-				return nil
+			default:
+				v.k, v.i = kInt, n
 			}
-			v.k, v.i = kInt, int64(x)
 			return nil
 		}
 		x, err := strconv.ParseFloat(lit, 64)
@@ -502,19 +510,23 @@ func (d *decoder) unescape(start int) (string, error) {
 				d.i = i
 				return "", d.fail("invalid \\u escape")
 			}
-			i += 6
 			if utf16.IsSurrogate(r) {
+				// Only a high surrogate followed by a low one is a character; a lone
+				// one is no text at all (and U+FFFD in its place would make
+				// different strings equal).
 				r2, ok2 := rune(-1), false
-				if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					r2, ok2 = hex4(s, i+2)
+				if i+7 < len(s) && s[i+6] == '\\' && s[i+7] == 'u' {
+					r2, ok2 = hex4(s, i+8)
 				}
-				if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
+				dec := utf16.DecodeRune(r, r2)
+				if !ok2 || dec == utf8.RuneError {
+					d.i = i
+					return "", d.fail("unpaired UTF-16 surrogate " + strconv.Quote(s[i:i+6]) + " in a string")
 				}
+				r = dec
+				i += 6
 			}
+			i += 6
 			b = utf8.AppendRune(b, r)
 		default:
 			d.i = i
@@ -523,6 +535,81 @@ func (d *decoder) unescape(start int) (string, error) {
 	}
 	d.i = len(s)
 	return "", d.fail("unterminated string")
+}
+
+// exactInt reads a JSON number literal with a fraction or an exponent by its exact
+// decimal value: integral says whether that is a whole number, inRange whether it
+// also fits in an int64, which is then n. No float64 rounding is involved:
+// 2.0000000000000001 is not integral, 2.0 and 2e3 are.
+func exactInt(lit string) (n int64, integral, inRange bool) {
+	neg := lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	mant, exp := lit, 0
+	if k := strings.IndexAny(lit, "eE"); k >= 0 {
+		mant, exp = lit[:k], atoiSat(lit[k+1:])
+	}
+	whole, frac := mant, ""
+	if k := strings.IndexByte(mant, '.'); k >= 0 {
+		whole, frac = mant[:k], mant[k+1:]
+	}
+	// The value is digits(whole frac) × 10^(exp - len(frac)); strip the zeros that do
+	// not change it, leaving significant digits that end in a non-zero one.
+	frac = strings.TrimRight(frac, "0")
+	scale := exp - len(frac)
+	whole = strings.TrimLeft(whole, "0")
+	if frac == "" {
+		t := strings.TrimRight(whole, "0")
+		scale += len(whole) - len(t)
+		whole = t
+	}
+	if whole == "" {
+		frac = strings.TrimLeft(frac, "0")
+	}
+	digits := len(whole) + len(frac)
+	switch {
+	case digits == 0:
+		return 0, true, true // a zero, -0 included
+	case scale < 0:
+		return 0, false, false // its last non-zero digit is after the point
+	case digits+scale > 19:
+		return 0, true, false // at least 10^19
+	}
+	var u uint64 // < 10^19 < 2^64
+	for _, part := range [2]string{whole, frac} {
+		for k := 0; k < len(part); k++ {
+			u = u*10 + uint64(part[k]-'0')
+		}
+	}
+	for ; scale > 0; scale-- {
+		u *= 10
+	}
+	switch {
+	case !neg && u <= math.MaxInt64:
+		return int64(u), true, true
+	case neg && u <= 1<<63:
+		return int64(-u), true, true
+	}
+	return 0, true, false
+}
+
+// atoiSat reads an exponent (an optional sign and digits), saturating at ±10^9: far
+// beyond any exponent that changes the verdict for a literal under 1 MiB.
+func atoiSat(s string) int {
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	n := 0
+	for k := 0; k < len(s) && n < 1e9; k++ {
+		n = n*10 + int(s[k]-'0')
+	}
+	n = min(n, 1e9)
+	if neg {
+		return -n
+	}
+	return n
 }
 
 func hex4(s string, i int) (rune, bool) {

@@ -18,7 +18,7 @@ func DecodeDocument(body string) (map[string]any, error) {
 	d := &decoder{src: body}
 	d.ws()
 	if d.peek() != '{' {
-		return nil, d.fail("the message is not a JSON object")
+		return nil, d.notObject()
 	}
 	v, err := d.anyValue()
 	if err != nil {

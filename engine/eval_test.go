@@ -51,7 +51,7 @@ func TestDecodeEdgeCases(t *testing.T) {
 		{"bad number", msg("v1", `{"order_id":"o","user_id":"u","total":01,"items_count":1,"status":"s"}`), Invalid, "expected ','"},
 		{"leading plus", msg("v1", `{"order_id":"o","user_id":"u","total":+1,"items_count":1,"status":"s"}`), Invalid, "unexpected character"},
 		{"escapes", msg("v1", `{"order_id":"o\u00e9\ud83d\ude00\n","user_id":"u","total":1,"items_count":1,"status":"s"}`), Valid, ""},
-		{"lone surrogate", msg("v1", `{"order_id":"\ud800","user_id":"u","total":1,"items_count":1,"status":"s"}`), Valid, ""},
+		{"lone surrogate", msg("v1", `{"order_id":"\ud800","user_id":"u","total":1,"items_count":1,"status":"s"}`), Invalid, "unpaired UTF-16 surrogate"},
 		{"bad escape", msg("v1", `{"order_id":"\x","user_id":"u","total":1,"items_count":1,"status":"s"}`), Invalid, "invalid escape"},
 		{"control character", msg("v1", "{\"order_id\":\"a\tb\"}"), Invalid, "control character"},
 		{"unterminated", `{"event_id":"x`, Invalid, "unterminated"},
@@ -432,5 +432,66 @@ versions:
 	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"","schema_version":"v1","tenant_id":"x","body":{}}`)
 	if v.Outcome != Invalid || v.Reason() == "" {
 		t.Errorf("an empty type: %s %q", v.Outcome, v.Reason())
+	}
+}
+
+// TestWhatStopsTheRules pins the README: a required, type or max_length violation
+// means no rule runs (the envelope's or the version's, errors or warnings), while
+// every field's constraints are still reported; other constraints let the rules run.
+func TestWhatStopsTheRules(t *testing.T) {
+	rs := ruleset(t, map[string]string{"t.yaml": `type: t
+versions:
+  v1:
+    fields:
+      s: {type: string, max_length: 3}
+      m: {type: string, min_length: 2, pattern: '^[a-z]+$'}
+      l: {type: list, items: {type: string, max_length: 1}}
+      n: {type: integer, max: 5}
+    rules:
+      - id: never
+        expr: "false"
+      - id: note
+        expr: "false"
+        severity: warning
+`})
+	ev := func(b string) *Verdict {
+		return rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"t","schema_version":"v1","tenant_id":"x","body":`+b+`}`)
+	}
+	rules := func(v *Verdict) string {
+		var ids []string
+		for _, x := range append(append([]Violation(nil), v.Violations...), v.Warnings...) {
+			ids = append(ids, x.Rule)
+		}
+		return strings.Join(ids, " ")
+	}
+	for b, want := range map[string]string{
+		`{}`:                         "never note",
+		`{"m":"A","n":6}`:            "body.m.min_length body.m.pattern body.n.max never note",
+		`{"s":"abcd","m":"A","n":6}`: "body.s.max_length body.m.min_length body.m.pattern body.n.max",
+		`{"l":["ab"],"n":6}`:         "body.l[].max_length body.n.max",
+		`{"n":1.5,"m":"A"}`:          "body.n.type body.m.min_length body.m.pattern",
+	} {
+		if got := rules(ev(b)); got != want {
+			t.Errorf("%s: %s, want %s", b, got, want)
+		}
+	}
+}
+
+// TestIntegerOverflowInARule: integers are int64 in rules too; arithmetic that
+// overflows is a rule that fails to evaluate, not a wrapped value.
+func TestIntegerOverflowInARule(t *testing.T) {
+	rs := ruleset(t, map[string]string{"t.yaml": `type: t
+versions:
+  v1:
+    fields:
+      n: {type: integer, required: true}
+    rules:
+      - id: next
+        expr: body.n + 1 > body.n
+`})
+	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"t","schema_version":"v1","tenant_id":"x","body":{"n":9223372036854775807}}`)
+	var re *RuleError
+	if v.Outcome != RuleFailed || !errors.As(v.Err, &re) || re.Rule != "next" || !strings.Contains(v.Err.Error(), "overflow") {
+		t.Fatalf("got %s %v, want rule next failing on overflow", v.Outcome, v.Err)
 	}
 }

@@ -2,13 +2,20 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
 // TestNamedChecks: each named check, as a function and as a CEL function in a rule.
 func TestNamedChecks(t *testing.T) {
 	cases := map[string]struct{ good, bad []string }{
-		"email":    {[]string{"ana@mail.test", "a.b+c@sub.example.org"}, []string{"", "ana", "ana@", "@mail.test", "Ana <ana@mail.test>", "ana@mail", "a b@mail.test", "ana@-mail.test"}},
+		"email": {[]string{"ana@mail.test", "a.b+c@sub.example.org", "ANA@MAIL.TEST", "a@b.c", "!#$%&'*+-/=?^_`{|}~@mail.test", "josé@mail.test",
+			"ana@192.0.2.1", "ana@xn--bcher-kva.example", strings.Repeat("a", 200) + "@" + strings.Repeat("b", 48) + ".test"},
+			[]string{"", "ana", "ana@", "@mail.test", "Ana <ana@mail.test>", "<ana@mail.test>", "ana@mail", "a b@mail.test", "ana@-mail.test",
+				`"ana"@mail.test`, `"a b"@mail.test`, "ana@[192.0.2.1]", "ana@localhost", ".ana@mail.test", "ana.@mail.test", "a..na@mail.test",
+				"ana@mail.test.", "ana@bücher.example", "ana@mail_x.test", "ana@mail.test(Ana)", "ana@mail.test (Ana)", "\tana@mail.test",
+				"a@b@mail.test", "ana@mail..test", "a(b)@mail.test", "a\\b@mail.test",
+				strings.Repeat("a", 200) + "@" + strings.Repeat("b", 49) + ".test"}},
 		"uuid":     {[]string{"6f1c2a7e-0b7e-4c8e-9a43-2f1d7b1e9c11", "6F1C2A7E-0B7E-4C8E-9A43-2F1D7B1E9C11"}, []string{"", "6f1c2a7e0b7e4c8e9a432f1d7b1e9c11", "6f1c2a7e-0b7e-4c8e-9a43-2f1d7b1e9c1g", "{6f1c2a7e-0b7e-4c8e-9a43-2f1d7b1e9c11}"}},
 		"uri":      {[]string{"https://example.org/x?y=1", "urn:isbn:0451450523", "mailto:a@b.c"}, []string{"", "example.org/x", "/relative", "://x"}},
 		"rfc3339":  {[]string{"2026-02-04T14:00:15-03:00", "2026-02-04T14:00:15.123Z"}, []string{"", "2026-02-04", "2026-02-04 14:00:15Z", "yesterday", "2026-13-04T14:00:15Z"}},

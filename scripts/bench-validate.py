@@ -41,12 +41,14 @@ for n in sizes:
     start = time.monotonic()
     with open(path) as f, open(os.devnull, "w") as null:
         p = subprocess.run([binary, "validate", "--rules", "events.d"], stdin=f, stdout=null,
-                           env=dict(os.environ, GOMAXPROCS="1"))
+                           stderr=subprocess.PIPE, text=True, env=dict(os.environ, GOMAXPROCS="1"))
     elapsed = time.monotonic() - start
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     rss = r1.ru_maxrss
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if p.returncode not in (0, 1):
-        sys.exit(f"validate exited {p.returncode}")
+        sys.exit(f"validate exited {p.returncode}: {p.stderr}")
+    if not p.stderr.startswith(f"{n} events: "):  # the summary: every line got a verdict
+        sys.exit(f"validate's summary for {n} lines: {p.stderr}")
     print(f"validate {n:>9,} lines: {elapsed:6.2f} s wall, {n/elapsed:>9,.0f} events/s; "
           f"{cpu:6.2f} s CPU, {n/cpu:>9,.0f} events per CPU-second; peak RSS {max(rss, before)/1024:.1f} MiB")
