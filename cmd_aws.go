@@ -31,22 +31,48 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// awsRules loads the rules for an AWS command, printing diagnostics; nil when they
-// have errors.
+// awsRules loads the rules for an AWS command, printing the errors; nil when there are
+// any. Warnings are `eventproc check`'s to list: one line says how many there are.
 func awsRules(env *cmdEnv, name, dir string) *engine.Ruleset {
 	rs, diags, err := loadRules(dir, "")
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc %s: %v\n", name, err)
 		return nil
 	}
-	for _, d := range diags {
-		fmt.Fprintln(env.stderr, d)
-	}
 	if rs == nil || diags.HasErrors() {
+		for _, d := range diags {
+			if d.Severity == engine.Error {
+				fmt.Fprintln(env.stderr, d)
+			}
+		}
 		fmt.Fprintf(env.stderr, "eventproc %s: %s has errors\n", name, dir)
 		return nil
 	}
+	if n := countWarnings(diags); n > 0 {
+		fmt.Fprintf(env.stderr, "eventproc %s: %s\n", name, warningsLine(dir, n))
+	}
 	return rs
+}
+
+// countWarnings counts the warnings among diags.
+func countWarnings(diags engine.Diagnostics) int {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == engine.Warning {
+			n++
+		}
+	}
+	return n
+}
+
+// warningsLine is the one line that says the rules have warnings, for the commands that
+// do not list them (run, provision, send, stats).
+func warningsLine(dir string, n int) string {
+	s := "s"
+	if n == 1 {
+		s = ""
+	}
+	return fmt.Sprintf("%s has %d warning%s; eventproc check --rules %s lists them", dir, n, s, dir)
 }
 
 // queueName returns the name of a queue given by name or URL.

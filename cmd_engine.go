@@ -293,7 +293,9 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	passed, failed, broken := 0, 0, false
-	eachEnvelope(*rules, *envelope, rs, func(name string, ers *engine.Ruleset, _ engine.Diagnostics) {
+	warnings := newWarningPrinter(env.stderr, diags)
+	eachEnvelope(*rules, *envelope, rs, func(name string, ers *engine.Ruleset, more engine.Diagnostics) {
+		warnings.print(name, more)
 		if ers == nil {
 			fmt.Fprintf(env.stderr, "eventproc test: the rules do not load with envelope %s; run eventproc check\n", name)
 			broken = true
@@ -320,6 +322,32 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// warningPrinter prints the warnings of the rules `eventproc test` runs, in full, each
+// once: those of the default envelope, then those only another envelope has.
+type warningPrinter struct {
+	w    io.Writer
+	seen map[string]bool
+}
+
+func newWarningPrinter(w io.Writer, first engine.Diagnostics) *warningPrinter {
+	p := &warningPrinter{w: w, seen: map[string]bool{}}
+	p.print("", first)
+	return p
+}
+
+func (p *warningPrinter) print(envelope string, diags engine.Diagnostics) {
+	for _, d := range diags {
+		if d.Severity != engine.Warning || p.seen[d.String()] {
+			continue
+		}
+		p.seen[d.String()] = true
+		if envelope != "" {
+			d.Message = fmt.Sprintf("with envelope %s: %s", envelope, d.Message)
+		}
+		fmt.Fprintln(p.w, d.String())
+	}
 }
 
 // maxLine bounds one NDJSON line: SQS's largest message (1 MiB) plus its newline.

@@ -53,16 +53,8 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
 
-	rs, diags, err := loadRules(cfg.Rules, cfg.Envelope)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "eventproc run: %v\n", err)
-		return 1
-	}
-	for _, d := range diags {
-		fmt.Fprintln(env.stderr, d)
-	}
-	if rs == nil || diags.HasErrors() {
-		fmt.Fprintf(env.stderr, "eventproc run: %s has errors\n", cfg.Rules)
+	rs, ok := logRules(log, cfg.Rules, cfg.Envelope)
+	if !ok {
 		return 1
 	}
 	m := metrics.New()
@@ -141,6 +133,34 @@ func configSynopsis() string {
 		parts = append(parts, "[--"+k.Flag+" "+strings.ToUpper(k.Arg)+"]")
 	}
 	return strings.Join(parts, " ")
+}
+
+// logRules loads the rules for run, which writes nothing but its log: each error is a
+// log record, and warnings one record that counts them (`eventproc check` lists them).
+// It reports whether the rules loaded.
+func logRules(log *slog.Logger, dir, envelope string) (*engine.Ruleset, bool) {
+	rs, diags, err := loadRules(dir, envelope)
+	if err != nil {
+		log.Error("rules do not load", slog.String("rules", dir), slog.String("error", err.Error()))
+		return nil, false
+	}
+	warns := countWarnings(diags)
+	if rs == nil || diags.HasErrors() {
+		errs := 0
+		for _, d := range diags {
+			if d.Severity == engine.Error {
+				errs++
+				log.Error("rules: diagnostic", slog.String("diagnostic", d.String()))
+			}
+		}
+		log.Error("rules do not load", slog.String("rules", dir), slog.Int("errors", errs), slog.Int("warnings", warns))
+		return nil, false
+	}
+	if warns > 0 {
+		log.Warn("rules have warnings", slog.String("rules", dir), slog.Int("warnings", warns),
+			slog.String("hint", "eventproc check --rules "+dir+" lists them"))
+	}
+	return rs, true
 }
 
 // configFlags registers --config and one flag per configuration key (config.Keys) on fs,

@@ -37,11 +37,11 @@ func TestRunUsageAndConfigErrors(t *testing.T) {
 				"3 problems", `--workers="x": not an integer`, `--grace-period="soon": not a duration`,
 				`unknown environment variable EVENTPROC_LOG_LEVL (did you mean "EVENTPROC_LOG_LEVEL"?)`}},
 		{"missing rules", []string{"run", "--queue-url", "http://q", "--rules", filepath.Join(badRules, "nope")}, nil, 1, []string{
-			"eventproc run: rules:", "no such file"}},
+			"rules do not load", "no such file"}},
 		{"unknown envelope", []string{"run", "--queue-url", "http://q", "--rules", "events.d"}, []string{"EVENTPROC_ENVELOPE=nope"}, 1, []string{
-			"[unknown-envelope]", "events.d has errors"}},
+			"[unknown-envelope]", "rules do not load"}},
 		{"rules with errors", []string{"run", "--queue-url", "http://q", "--rules", badRules}, nil, 1, []string{
-			badRules + "/envelope.yaml:", "[yaml-syntax]", "has errors"}},
+			badRules + "/envelope.yaml:", "[yaml-syntax]", "rules do not load"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -75,13 +75,12 @@ func (r *reloader) reload(ctx context.Context) bool {
 	diags.Sort()
 	errs, warns := 0, 0
 	for _, d := range diags {
-		level := slog.LevelWarn
-		if d.Severity == engine.Error {
-			level, errs = slog.LevelError, errs+1
-		} else {
-			warns++
+		if d.Severity != engine.Error {
+			warns++ // counted in the reload's record; eventproc check lists them
+			continue
 		}
-		r.log.Log(ctx, level, "rules reload: diagnostic", slog.String("diagnostic", d.String()))
+		errs++
+		r.log.Error("rules reload: diagnostic", slog.String("diagnostic", d.String()))
 	}
 	if rs == nil || errs > 0 {
 		return r.failed(start, errs, warns)

@@ -247,7 +247,7 @@ func (d *decoder) field(f *fieldSchema, v *value) error {
 			d.typeViolation(f, v, "must be an RFC 3339 timestamp")
 			return nil
 		}
-		v.k, v.t = kTime, t
+		v.k, v.t, v.s = kTime, t, s // s: the text as sent, which a rejected item keeps
 		return nil
 	case (c == '-' || '0' <= c && c <= '9') && (f.typ == typeInteger || f.typ == typeNumber):
 		start := d.i

@@ -30,6 +30,8 @@ type evalState struct {
 	violations   []Violation
 	warnings     []Violation
 	structural   bool // a required or type violation: rules are not run
+	ver          *version
+	rulesRan     bool // every field well-typed, the rules evaluated: attributes can be
 	index        []int
 	d            decoder
 }
@@ -96,7 +98,7 @@ func (s *evalState) release(rs *Ruleset) {
 		s.varVals[i], s.varErr[i] = nil, nil
 	}
 	s.violations, s.warnings = s.violations[:0], s.warnings[:0]
-	s.structural = false
+	s.structural, s.ver, s.rulesRan = false, nil, false
 	s.index = s.index[:0]
 	s.d = decoder{keys: s.d.keys[:0], index: s.d.index[:0]}
 	statePool.Put(s)
@@ -118,6 +120,9 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 		s.release(rs)
 	}()
 	rs.evaluate(ctx, body, s, v)
+	if v.Outcome == Invalid {
+		rs.rejected(s, body, v)
+	}
 	return v
 }
 
@@ -195,6 +200,7 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 			return
 		}
 		s.checkObject(ver.body, s.body)
+		s.ver = ver
 	}
 	// Rules assume well-typed input: they run only when no field is missing or of the
 	// wrong type.
@@ -214,6 +220,7 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 		if ver != nil && !s.runRules(ctx, ver.rules, v) {
 			return
 		}
+		s.rulesRan = true
 	}
 	if len(s.warnings) > 0 {
 		v.Warnings = append([]Violation(nil), s.warnings...)
@@ -407,6 +414,49 @@ func toNative(v ref.Val) any {
 		return out
 	}
 	return fmt.Sprint(v.Value())
+}
+
+// rejected fills an Invalid verdict's Rejected and Header from what was decoded.
+func (rs *Ruleset) rejected(s *evalState, body string, v *Verdict) {
+	p := rs.Rejection(body)
+	if ver := s.ver; ver != nil {
+		p.Table = ver.reject
+		if s.rulesRan {
+			for _, a := range ver.attrs {
+				if val, err := s.evalNamed(a); err == nil {
+					p.Attributes = append(p.Attributes, Attribute{Name: a.name, Value: toNative(val)})
+				}
+			}
+		}
+	} else if t := rs.types[v.EventType]; t != nil && len(t.order) > 0 {
+		p.Table = t.versions[t.order[0]].reject // an unknown version of a known type
+	}
+	v.Rejected = &p
+	var de *DecodeError
+	if s.header == nil || errors.As(v.Err, &de) {
+		return // not a JSON object of the envelope: no header to keep
+	}
+	for i, f := range rs.env.header.fields {
+		x := &s.header.vals[i]
+		if !x.present() || violated(f.path, v.Violations) {
+			continue
+		}
+		val := x.native()
+		if x.k == kTime && x.s != "" {
+			val = x.s // as sent, as a valid event's item keeps it
+		}
+		v.Header = append(v.Header, Attribute{Name: f.name, Value: val})
+	}
+}
+
+// violated reports whether a violation concerns the field at path or a part of it.
+func violated(path string, vs []Violation) bool {
+	for _, x := range vs {
+		if x.Field == path || strings.HasPrefix(x.Field, path+".") || strings.HasPrefix(x.Field, path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Rejection says where a rejected (Invalid) message is stored: the defaults file's

@@ -53,6 +53,7 @@ type version struct {
 	key    []*named
 	attrs  []*named
 	retry  RetryPolicy
+	reject string // the table its rejected messages go to
 }
 
 type variable struct {
@@ -109,6 +110,7 @@ type loader struct {
 	defaults  *defaultsSpec
 	types     []*typeSpec
 	suites    []*suiteSpec
+	clashes   map[string]bool // attribute clashes already reported
 }
 
 // Option changes how Load reads events.d.
@@ -141,6 +143,7 @@ func Load(fsys fs.FS, opts ...Option) (rs *Ruleset, diags Diagnostics) {
 	l.read()
 	l.selectEnvelope()
 	rs = l.build()
+	l.checkTested()
 	l.diags.Sort()
 	if l.diags.HasErrors() {
 		return nil, l.diags
@@ -353,6 +356,7 @@ func (l *loader) build() *Ruleset {
 		rs.typeNames = append(rs.typeNames, name)
 	}
 	sort.Strings(rs.typeNames)
+	l.checkHasTypes()
 
 	base, err := baseEnv(objs)
 	if err != nil {
@@ -462,6 +466,14 @@ func (l *loader) build() *Ruleset {
 		if table != "" && len(key) > 0 {
 			addTable(table, key, at)
 		}
+		ver.reject = rejTable
+		if ps := ts.persist; ps != nil && ps.rejectedTable != "" {
+			ver.reject = ps.rejectedTable
+			if len(defKey) > 0 {
+				addTable(ps.rejectedTable, defKey, ps.file.pos(ps.rejectedNode))
+			}
+		}
+		l.checkAttributeNames(attrs, key, defKey)
 		where := ts.name + "/" + p.v.name
 		for _, k := range key {
 			prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, where), types.StringType, "key-not-string")

@@ -306,12 +306,8 @@ func (f *srcFile) parseRetry(n *yaml.Node, what string) *retrySpec {
 
 var persistKeys = []string{"table", "rejected_table", "key", "attributes"}
 
-func (f *srcFile) parsePersist(n *yaml.Node, what string, isDefaults bool) *persistSpec {
-	known := persistKeys
-	if !isDefaults {
-		known = []string{"table", "key", "attributes"}
-	}
-	m := f.mapping(n, what, known, nil)
+func (f *srcFile) parsePersist(n *yaml.Node, what string) *persistSpec {
+	m := f.mapping(n, what, persistKeys, nil)
 	ps := &persistSpec{file: f, node: n}
 	if kv, ok := m["table"]; ok && kv.valid {
 		ps.table, _ = f.str(kv.v, what+".table")
@@ -438,7 +434,7 @@ func (l *loader) parseDefaults(f *srcFile, kv keyval) {
 		d.retry = f.parseRetry(kv.v, "defaults.retry")
 	}
 	if kv, ok := m["persist"]; ok && kv.valid {
-		d.persist = f.parsePersist(kv.v, "defaults.persist", true)
+		d.persist = f.parsePersist(kv.v, "defaults.persist")
 	}
 	if kv, ok := m["cost_limit"]; ok && kv.valid {
 		if v, ok := f.integer(kv.v, "defaults.cost_limit"); ok {
@@ -469,7 +465,7 @@ func (l *loader) parseType(f *srcFile, root *yaml.Node, m map[string]keyval) {
 		t.retry = f.parseRetry(kv.v, "retry")
 	}
 	if kv, ok := m["persist"]; ok {
-		t.persist = f.parsePersist(kv.v, "persist", false)
+		t.persist = f.parsePersist(kv.v, "persist")
 	}
 	t.compat = compatNone
 	if kv, ok := m["compatibility"]; ok {

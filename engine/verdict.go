@@ -71,6 +71,18 @@ type Verdict struct {
 	// Persist is set when Outcome is Valid.
 	Persist *Persist
 
+	// Rejected is set when Outcome is Invalid: the table the message is stored in (the
+	// type's rejected_table, else the defaults'), its key (as Ruleset.Rejection gives
+	// it), and those of the type's persistence attributes that could be computed (none
+	// when a field is missing or of the wrong type; an attribute whose expression
+	// fails is left out).
+	Rejected *Persist
+
+	// Header lists the header fields that were present and valid (no violation names
+	// them), in declaration order, when Outcome is Invalid: a rejected item keeps them,
+	// so rejections can be found by tenant.
+	Header []Attribute
+
 	// Retry is the retry policy of the event's type and version, or the defaults when
 	// the type is not known.
 	Retry RetryPolicy

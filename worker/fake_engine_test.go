@@ -21,7 +21,8 @@ import (
 //
 //	{"event_id": ID, "event_type": T, "schema_version": V, "tenant_id": …, "body": {...}}
 //
-// and the body's "do" field picks the verdict: "invalid", "rule" (RuleFailed), "panic",
+// and the body's "do" field picks the verdict: "invalid", "invalid-typed" (Invalid, to
+// the type's own rejected table, with header fields and attributes), "rule" (RuleFailed), "panic",
 // "block" (waits on the block channel), anything else valid. Valid events go to table
 // "events" keyed by pk = "evt#" + event_id; rejected ones to "rejected".
 type fakeEngine struct {
@@ -74,6 +75,16 @@ func (e *fakeEngine) Evaluate(ctx context.Context, body string) *engine.Verdict 
 	case "invalid":
 		v.Outcome = engine.Invalid
 		v.Violations = []engine.Violation{{Rule: "body.total.gt", Field: "body.total", Message: "must be > 0"}}
+		return v
+	case "invalid-typed":
+		// A type with its own rejected table and attributes; one header field valid.
+		v.Outcome = engine.Invalid
+		v.Violations = []engine.Violation{{Rule: "header.client_id.required", Field: "header.client_id", Message: "is required"}}
+		v.Header = []engine.Attribute{{Name: "event_id", Value: doc.ID}, {Name: "tenant_id", Value: "tenant-7"}}
+		p := e.Rejection(body)
+		p.Table = "rejected_orders"
+		p.Attributes = []engine.Attribute{{Name: "order_ref", Value: "ord-9"}}
+		v.Rejected = &p
 		return v
 	case "rule":
 		v.Outcome = engine.RuleFailed

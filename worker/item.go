@@ -46,24 +46,36 @@ func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
 	return Item{Table: v.Persist.Table, Key: key, Attrs: attrs}, nil
 }
 
-// rejectedItem builds the item of an invalid message: where the engine's Rejection
-// says, with the reason, the violations, the raw body and what is known of the header.
+// rejectedItem builds the item of an invalid message: where the verdict's Rejected says
+// (else the engine's Rejection), with the header fields that were valid, the type's
+// persistence attributes that could be computed, the reason, the violations and the raw
+// body, so that rejections can be found by tenant like valid events.
 func (w *Worker) rejectedItem(msg Message, v *engine.Verdict) Item {
 	return w.rejectedItemOf(w.cfg.Engine, msg, v)
 }
 
 // rejectedItemOf is rejectedItem with the engine that evaluated the message.
 func (w *Worker) rejectedItemOf(eng Engine, msg Message, v *engine.Verdict) Item {
-	p := eng.Rejection(msg.Body)
+	var p engine.Persist
+	if v.Rejected != nil {
+		p = *v.Rejected
+	} else {
+		p = eng.Rejection(msg.Body)
+	}
 	violations := make([]any, 0, len(v.Violations))
 	for _, x := range v.Violations {
 		violations = append(violations, map[string]any{"rule": x.Rule, "field": x.Field, "message": x.Message})
 	}
-	attrs := map[string]any{
-		"reason":     v.Reason(),
-		"violations": violations,
-		"raw_body":   msg.Body,
+	attrs := make(map[string]any, len(v.Header)+len(p.Attributes)+12)
+	for _, h := range v.Header {
+		attrs[h.Name] = h.Value
 	}
+	for _, a := range p.Attributes {
+		attrs[a.Name] = a.Value
+	}
+	attrs["reason"] = v.Reason()
+	attrs["violations"] = violations
+	attrs["raw_body"] = msg.Body
 	if raw, cut := cutRawBody(msg.Body); cut {
 		attrs["raw_body"] = raw
 		attrs["raw_body_truncated"] = true

@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"testing"
+	"testing/fstest"
+)
+
+// rejectionRules: a type with its own rejected table and persistence attributes, and
+// the defaults' rejected table for everything else.
+var rejectionRules = fstest.MapFS{
+	"envelope.yaml": {Data: []byte(`envelope:
+  type_field: event_type
+  version_field: schema_version
+  id_field: event_id
+  body_field: body
+  fields:
+    event_id: {type: string, required: true, min_length: 1}
+    event_type: {type: string, required: true}
+    schema_version: {type: string, required: true}
+    tenant_id: {type: string, required: true, min_length: 1}
+    client_id: {type: string, required: true}
+    occurred_at: {type: timestamp, required: true}
+`)},
+	"defaults.yaml": {Data: []byte(`defaults:
+  persist:
+    table: events
+    rejected_table: rejected
+    key:
+      pk: header.tenant_id + "#" + header.event_id
+`)},
+	"o.yaml": {Data: []byte(`type: o
+persist:
+  rejected_table: o_rejected
+  attributes:
+    order_id: body.order_id
+    big: body.total > 100.0
+    first_sku: body.skus[0]
+versions:
+  v1:
+    fields:
+      order_id: {type: string, required: true}
+      total: {type: number, required: true, gt: 0}
+      skus: {type: list, items: {type: string}}
+`)},
+	"o_test.yaml": {Data: []byte(`cases:
+  - name: valid
+    raw: '{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t","client_id":"c","occurred_at":"x","body":{"order_id":"o","total":1}}'
+    expect: valid
+`)},
+}
+
+func rejectionKey(body string) []Attribute {
+	sum := sha256.Sum256([]byte(body))
+	return []Attribute{{Name: "pk", Value: "rejected#" + hex.EncodeToString(sum[:])}}
+}
+
+// TestRejectedVerdict: an Invalid verdict says where it is stored (the type's own
+// rejected_table, else the defaults'), and carries the header fields that were valid
+// (a timestamp as sent) and the persistence attributes that could be computed.
+func TestRejectedVerdict(t *testing.T) {
+	rs, diags := Load(rejectionRules)
+	if rs == nil || len(diags) > 0 {
+		t.Fatalf("load: %v", diags)
+	}
+	header := func(except ...string) []Attribute {
+		all := []Attribute{{"event_id", "e"}, {"event_type", "o"}, {"schema_version", "v1"},
+			{"tenant_id", "t"}, {"client_id", "c"}, {"occurred_at", "2026-02-04T14:00:15-03:00"}}
+		var out []Attribute
+	next:
+		for _, a := range all {
+			for _, x := range except {
+				if a.Name == x {
+					continue next
+				}
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	const tail = `"client_id":"c","occurred_at":"2026-02-04T14:00:15-03:00"`
+	cases := []struct {
+		name   string
+		body   string
+		table  string
+		attrs  []Attribute
+		header []Attribute
+	}{
+		{"a violated rule: every attribute",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1","total":-5,"skus":["a"]}}`,
+			"o_rejected", []Attribute{{"order_id", "o-1"}, {"big", false}, {"first_sku", "a"}}, header()},
+		{"an attribute that fails is left out",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1","total":-5}}`,
+			"o_rejected", []Attribute{{"order_id", "o-1"}, {"big", false}}, header()},
+		{"an invalid header field is left out",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"",` + tail + `,"body":{"order_id":"o-1","total":500}}`,
+			"o_rejected", []Attribute{{"order_id", "o-1"}, {"big", true}}, header("tenant_id")},
+		{"a wrongly typed header field is left out",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":7,` + tail + `,"body":{"order_id":"o-1","total":500}}`,
+			"o_rejected", nil, header("tenant_id")},
+		{"a missing body field: no attributes",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"total":5}}`,
+			"o_rejected", nil, header()},
+		{"an unknown version of the type: its rejected table",
+			`{"event_id":"e","event_type":"o","schema_version":"v9","tenant_id":"t",` + tail + `,"body":{}}`,
+			"o_rejected", nil, []Attribute{{"event_id", "e"}, {"event_type", "o"}, {"schema_version", "v9"}, {"tenant_id", "t"}, {"client_id", "c"}, {"occurred_at", "2026-02-04T14:00:15-03:00"}}},
+		{"an unknown type: the defaults' rejected table",
+			`{"event_id":"e","event_type":"x","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{}}`,
+			"rejected", nil, []Attribute{{"event_id", "e"}, {"event_type", "x"}, {"schema_version", "v1"}, {"tenant_id", "t"}, {"client_id", "c"}, {"occurred_at", "2026-02-04T14:00:15-03:00"}}},
+		{"not JSON: no header",
+			`{"event_id":"e","tenant_id":"t",`,
+			"rejected", nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := rs.Evaluate(context.Background(), c.body)
+			if v.Outcome != Invalid || v.Rejected == nil {
+				t.Fatalf("outcome %s, rejected %v (%s)", v.Outcome, v.Rejected, v.Reason())
+			}
+			want := &Persist{Table: c.table, Key: rejectionKey(c.body), Attributes: c.attrs}
+			if !reflect.DeepEqual(v.Rejected, want) {
+				t.Errorf("rejected\n got %#v\nwant %#v", v.Rejected, want)
+			}
+			if !reflect.DeepEqual(v.Header, c.header) {
+				t.Errorf("header\n got %v\nwant %v", v.Header, c.header)
+			}
+		})
+	}
+	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",`+tail+`,"body":{"order_id":"o-1","total":5,"skus":["a"]}}`)
+	if v.Outcome != Valid || v.Rejected != nil || v.Header != nil {
+		t.Errorf("valid verdict: outcome %s, rejected %v, header %v", v.Outcome, v.Rejected, v.Header)
+	}
+	var tables []string
+	for _, tb := range rs.Tables() {
+		if !reflect.DeepEqual(tb.Key, []string{"pk"}) {
+			t.Errorf("table %s keyed by %v", tb.Name, tb.Key)
+		}
+		tables = append(tables, tb.Name)
+	}
+	if want := []string{"events", "o_rejected", "rejected"}; !reflect.DeepEqual(tables, want) {
+		t.Errorf("tables %v, want %v", tables, want)
+	}
+}
+
+// TestItemFieldsCopy: ItemFields is a copy; the engine's list cannot be changed by a
+// caller.
+func TestItemFieldsCopy(t *testing.T) {
+	f := ItemFields()
+	f[0] = "changed"
+	if ItemFields()[0] == "changed" {
+		t.Error("ItemFields shares its backing array")
+	}
+}
+
+// TestFormatSchemaPersistKeys: the JSON Schema's persist sections, the defaults' and a
+// type's, list exactly the keys the parser accepts.
+func TestFormatSchemaPersistKeys(t *testing.T) {
+	type persist struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	var doc struct {
+		Definitions struct {
+			DefaultsFile struct {
+				Properties struct {
+					Defaults struct {
+						Properties struct {
+							Persist persist `json:"persist"`
+						} `json:"properties"`
+					} `json:"defaults"`
+				} `json:"properties"`
+			} `json:"defaultsFile"`
+			TypeFile struct {
+				Properties struct {
+					Persist persist `json:"persist"`
+				} `json:"properties"`
+			} `json:"typeFile"`
+		} `json:"definitions"`
+	}
+	if err := json.Unmarshal(FormatSchema, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string(nil), persistKeys...)
+	sort.Strings(want)
+	for name, p := range map[string]persist{"defaults.persist": doc.Definitions.DefaultsFile.Properties.Defaults.Properties.Persist,
+		"persist": doc.Definitions.TypeFile.Properties.Persist} {
+		var got []string
+		for k := range p.Properties {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s keys: schema %v, parser %v", name, got, want)
+		}
+	}
+}
