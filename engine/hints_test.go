@@ -106,7 +106,13 @@ versions:
 	for n, d := range baseFiles {
 		fsys[n] = &fstest.MapFile{Data: []byte(d)}
 	}
-	_, ds := Load(fsys)
+	_, all := Load(fsys)
+	var ds Diagnostics
+	for _, d := range all {
+		if d.Code != "type-untested" { // t has no suite here
+			ds = append(ds, d)
+		}
+	}
 	if len(ds) != 1 || ds[0].Code != "optional-read" || ds[0].String() != `t.yaml:6:28: warning: rule r reads the optional field body.opt without has(): on a message without it, it fails at run time (rule_failed); guard it with has(body.opt) [optional-read]` {
 		t.Errorf("got %v, want one optional-read warning", ds)
 	}
