@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -145,22 +144,17 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 	return 0
 }
 
-// sendKind is one event type and version that send generates.
-type sendKind struct{ eventType, version string }
-
 func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet("send", env, "[--rules DIR] --queue NAME|URL --type T|all [--version V] --count N [--invalid FRACTION] [--rate R] [--seed N] [--senders N]\n\n"+
-		"Sends events generated from the rules' declarations, with fresh event ids, ten per\n"+
+		"Sends events generated from the rules' declarations (what generate prints for the\n"+
+		"same flags and seed), each with a persistence key of its own, ten per\n"+
 		"SendMessageBatch call. --type all sends every type and version in turn; without\n"+
 		"--version every version of the type.")
 	rules := rulesFlag(fs, env)
 	queue := fs.String("queue", "", "queue `name or URL`")
-	typ := fs.String("type", "all", "event `type`, or all")
-	ver := fs.String("version", "", "schema `version` (default: every version of the type)")
-	count := fs.Int("count", 0, "the `number` of messages to send")
-	invalid := fs.Float64("invalid", 0, "`fraction` of the messages made invalid (0 to 1)")
+	gf := addGenFlags(fs)
+	count := gf.count
 	rate := fs.Float64("rate", 0, "send at this `rate`, in messages per second (0: as fast as possible)")
-	seed := fs.Uint64("seed", 0, "random `seed` (0: a fresh one; the same seed sends the same events, ids included)")
 	senders := fs.Int("senders", 8, "the `number` of SendMessageBatch calls at once")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -171,11 +165,8 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 	case *queue == "":
 		fmt.Fprintln(env.stderr, "eventproc send: --queue is required")
 		return 2
-	case *count <= 0:
-		fmt.Fprintln(env.stderr, "eventproc send: --count must be positive")
-		return 2
-	case *invalid < 0 || *invalid > 1:
-		fmt.Fprintln(env.stderr, "eventproc send: --invalid must be within [0, 1]")
+	case gf.check() != "":
+		fmt.Fprintf(env.stderr, "eventproc send: %s\n", gf.check())
 		return 2
 	case *rate < 0 || *senders < 1:
 		fmt.Fprintln(env.stderr, "eventproc send: --rate must not be negative and --senders must be positive")
@@ -185,7 +176,7 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 	if rs == nil {
 		return 1
 	}
-	kinds, err := sendKinds(rs, *typ, *ver)
+	gen, kinds, err := gf.generator(rs)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc send: %v\n", err)
 		return 2
@@ -201,15 +192,6 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc send: %v\n", err)
 		return 1
 	}
-	if *seed == 0 {
-		*seed = rand.Uint64()
-	}
-	r := rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15))
-	// Kinds go round in blocks, each block in a random order, so that every kind gets
-	// its share of the invalid messages however the fraction falls.
-	order := rand.New(rand.NewPCG(*seed^0x5851f42d4c957f2d, *seed))
-	var perm []int
-
 	// One producer generates and paces the batches; senders send them.
 	type batch struct{ bodies []string }
 	batches := make(chan batch, *senders)
@@ -223,21 +205,16 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		defer close(batches)
 		var b []string
 		for i := 0; i < *count; i++ {
-			if i%len(kinds) == 0 {
-				perm = order.Perm(len(kinds))
-			}
-			k := kinds[perm[i%len(kinds)]]
-			valid := !isInvalid(i, *invalid)
-			if !valid {
-				nInvalid++
-			}
-			body, err := rs.Generate(k.eventType, k.version, r, valid)
+			e, err := gen.Next()
 			if err != nil {
-				genErr = fmt.Errorf("generate %s %s: %w", k.eventType, k.version, err)
+				genErr = err
 				cancel()
 				return
 			}
-			b = append(b, body)
+			if !e.Valid {
+				nInvalid++
+			}
+			b = append(b, e.Body)
 			if len(b) == 10 || i == *count-1 {
 				if *rate > 0 { // pace: message i+1 goes no sooner than (i+1)/rate
 					due := start.Add(time.Duration(float64(i+1-len(b)) / *rate * float64(time.Second)))
@@ -293,44 +270,10 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc send: interrupted after %d of %d\n", sent.Load(), *count)
 		return 1
 	}
-	kindNames := make([]string, len(kinds))
-	for i, k := range kinds {
-		kindNames[i] = k.eventType + " " + k.version
-	}
 	fmt.Fprintf(env.stdout, "sent %d messages (%d valid, %d invalid) of %s to %s in %v (%.0f/s, seed %d)\n",
-		sent.Load(), sent.Load()-int64(nInvalid), nInvalid, strings.Join(kindNames, ", "), url,
-		took.Round(time.Millisecond), float64(sent.Load())/max(took.Seconds(), 1e-9), *seed)
+		sent.Load(), sent.Load()-int64(nInvalid), nInvalid, kindNames(kinds), url,
+		took.Round(time.Millisecond), float64(sent.Load())/max(took.Seconds(), 1e-9), *gf.seed)
 	return 0
-}
-
-// isInvalid spreads round(count*fraction) invalid messages evenly over the count.
-func isInvalid(i int, fraction float64) bool {
-	return int(float64(i+1)*fraction+0.5) > int(float64(i)*fraction+0.5)
-}
-
-// sendKinds lists the types and versions to generate: typ "all" is every type, an empty
-// version every version of the type.
-func sendKinds(rs *engine.Ruleset, typ, version string) ([]sendKind, error) {
-	var out []sendKind
-	var names []string
-	for _, t := range rs.Types() {
-		names = append(names, t.Name)
-		if typ != "all" && typ != t.Name {
-			continue
-		}
-		for _, v := range t.Versions {
-			if version == "" || version == v {
-				out = append(out, sendKind{t.Name, v})
-			}
-		}
-		if typ == t.Name && len(out) == 0 {
-			return nil, fmt.Errorf("type %s has no version %q (it has %s)", typ, version, strings.Join(t.Versions, ", "))
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no event type %q (known: all, %s)", typ, strings.Join(names, ", "))
-	}
-	return out, nil
 }
 
 // progress draws a progress bar of done/total on w while w is a terminal, until the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestProvisionSendStats(t *testing.T) {
 		t.Fatalf("provision again = %d:\n%s%s", code, out, errs)
 	}
 
-	code, out, errs = runCmd(t, environ, "send", "--queue", queue, "--count", "53", "--invalid", "0.3")
+	code, out, errs = runCmd(t, environ, "send", "--queue", queue, "--count", "53", "--invalid", "0.3", "--seed", "42")
 	if code != 0 {
 		t.Fatalf("send = %d: %s", code, errs)
 	}
@@ -90,6 +91,18 @@ func TestProvisionSendStats(t *testing.T) {
 	}
 	if len(ids) != valid {
 		t.Errorf("%d distinct event ids in %d valid messages", len(ids), valid)
+	}
+	// send sends what generate prints for the same flags.
+	_, generated, _ := runCmd(t, environ, "generate", "--count", "53", "--invalid", "0.3", "--seed", "42")
+	var bodies []string
+	for _, m := range got {
+		bodies = append(bodies, m.Body)
+	}
+	want := strings.Split(strings.TrimSuffix(generated, "\n"), "\n")
+	slices.Sort(bodies)
+	slices.Sort(want)
+	if !slices.Equal(bodies, want) {
+		t.Errorf("send --seed 42 sent other messages than generate --seed 42 prints")
 	}
 	for _, ty := range rs.Types() {
 		for _, v := range ty.Versions {
@@ -154,23 +167,5 @@ func TestAWSCommandUsage(t *testing.T) {
 	env := &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, environ: environ}
 	if code := cmdStats(context.Background(), env, []string{"stray"}); code != 2 {
 		t.Errorf("stats stray = %d, want 2", code)
-	}
-}
-
-func TestIsInvalidSpreadsExactly(t *testing.T) {
-	for _, tc := range []struct {
-		n    int
-		f    float64
-		want int
-	}{{53, 0.3, 16}, {10, 0, 0}, {10, 1, 10}, {7, 0.5, 4}, {1000, 0.25, 250}} {
-		got := 0
-		for i := range tc.n {
-			if isInvalid(i, tc.f) {
-				got++
-			}
-		}
-		if got != tc.want {
-			t.Errorf("%d × %v: %d invalid, want %d", tc.n, tc.f, got, tc.want)
-		}
 	}
 }

@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"config":      {"print the effective configuration of run (secrets redacted) and where each value came from", cmdConfig},
 	"provision":   {"create the queues, dead-letter queues and tables the setup needs", cmdProvision},
 	"send":        {"send generated events to a queue", cmdSend},
+	"generate":    {"print generated events as NDJSON (what send sends)", cmdGenerate},
 	"stats":       {"count a table's items by type, version and status, and queue depths", cmdStats},
 	"redrive":     {"move messages from a dead-letter queue back to its queue", cmdRedrive},
 	"diff":        {"replay a corpus under old and new rules and print every changed verdict", cmdDiff},

@@ -3,7 +3,9 @@ package engine
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,7 +55,8 @@ type version struct {
 	key    []*named
 	attrs  []*named
 	retry  RetryPolicy
-	reject string // the table its rejected messages go to
+	reject string   // the table its rejected messages go to
+	reads  []string // the fields the key, the attributes and the envelope's id read
 }
 
 type variable struct {
@@ -373,7 +376,8 @@ func (l *loader) build() *Ruleset {
 	}
 	hdrRoots := map[string]*objSchema{"header": env.header}
 	var envVarTypes []cel.EnvOption
-	hdrEnv, env.vars, envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope")
+	envReads := map[string][]string{}
+	hdrEnv, env.vars, envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope", envReads)
 	hc := &compiler{env: hdrEnv, est: &sizeEstimator{roots: hdrRoots}, costLimit: rs.costLimit, diags: &l.diags}
 	env.rules = l.compileRules(hc, e.rules, env.header, nil, map[string]Pos{})
 
@@ -425,7 +429,8 @@ func (l *loader) build() *Ruleset {
 		}
 		roots := map[string]*objSchema{"header": env.header, "body": ver.body}
 		var own []*variable
-		venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, e.variables, ts.name+"/"+p.v.name)
+		varReads := maps.Clone(envReads)
+		venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, e.variables, ts.name+"/"+p.v.name, varReads)
 		ver.vars = append(append([]*variable(nil), env.vars...), own...)
 		ver.varIdx = map[string]int{}
 		for i, v := range ver.vars {
@@ -475,14 +480,22 @@ func (l *loader) build() *Ruleset {
 		}
 		l.checkAttributeNames(attrs, key, defKey)
 		where := ts.name + "/" + p.v.name
+		reads := map[string]bool{"header." + env.idField: true}
 		for _, k := range key {
 			prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, where), types.StringType, "key-not-string")
 			ver.key = append(ver.key, &named{name: k.name, prg: prg, pos: k.file.pos(k.node)})
+			for _, r := range c.readsIf(prg, k.expr, varReads) {
+				reads[r] = true
+			}
 		}
 		for _, a := range attrs {
 			prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, where), nil, "")
 			ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
+			for _, r := range c.readsIf(prg, a.expr, varReads) {
+				reads[r] = true
+			}
 		}
+		ver.reads = slices.Sorted(maps.Keys(reads))
 	}
 	if defPersist == nil {
 		for _, p := range todo {
@@ -665,7 +678,9 @@ func mergeRules(parent, child []*ruleSpec) []*ruleSpec {
 
 // compileVars compiles variables in order, each seeing the ones before it, and returns
 // the environment with all of them declared.
-func (l *loader) compileVars(env *cel.Env, roots map[string]*objSchema, limit uint64, specs, outer []exprSpec, where string) (*cel.Env, []*variable, []cel.EnvOption) {
+//
+// reads holds what each variable in scope reads; compileVars adds the new ones.
+func (l *loader) compileVars(env *cel.Env, roots map[string]*objSchema, limit uint64, specs, outer []exprSpec, where string, reads map[string][]string) (*cel.Env, []*variable, []cel.EnvOption) {
 	var out []*variable
 	var decls []cel.EnvOption
 	seen := map[string]bool{"header": true, "body": true}
@@ -691,6 +706,7 @@ func (l *loader) compileVars(env *cel.Env, roots map[string]*objSchema, limit ui
 		}
 		env = next
 		decls = append(decls, decl)
+		reads[s.name] = c.readsIf(prg, s.expr, reads)
 		out = append(out, &variable{name: s.name, prg: prg, pos: s.file.pos(s.node)})
 	}
 	return env, out, decls

@@ -3,6 +3,8 @@
 # provisions a queue of its own, starts the worker, sends a mix of valid and invalid
 # events of every type and version (and sends some of them again, to show that a
 # duplicate never adds an item), waits until the queue is drained, prints the summary,
+# checks its claim (the tables gained one item per distinct event; the queue and its
+# dead-letter queue are empty: scripts/demo-check.sh), failing when it does not hold,
 # and stops what it started. COUNT (default 1000) and INVALID (0.2) set the mix.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -45,6 +47,8 @@ scripts/emulators.sh up
 
 step "provision queue $queue, its dead-letter queue and the tables"
 "$bin" provision --rules "$RULES" --queue "$queue"
+before=$(scripts/demo-check.sh items)
+echo "the tables hold $before items before the demo sends anything"
 
 step "worker (log: ${worker_log#"$root"/})"
 "$bin" run --rules "$RULES" --queue-url "$queue" --receive-wait 1s --grace-period 10s \
@@ -80,17 +84,19 @@ done
 
 step "stop the worker (SIGTERM: it drains and exits 0)"
 kill -TERM "$worker_pid"
-if wait "$worker_pid"; then
-	echo "worker exited 0"
-else
-	echo "worker exited $?" >&2
-fi
+worker_code=0
+wait "$worker_pid" || worker_code=$?
 worker_pid=
+echo "worker exited $worker_code"
 # The worker's last log line sums up what it did, AWS requests included.
 grep -h '"msg":"stopped"' "$worker_log" | tail -n 1 || true
 
 step "summary: items by type, version and status; queue and dead-letter depths"
-"$bin" stats --rules "$RULES" --queue "$queue"
-echo
 echo "sent $((count + dups)) messages: $count distinct events and $dups duplicates of them;"
-echo "each distinct event is one item (processed, or failed with its reasons): no duplicate adds one."
+echo "each distinct event must be one item (processed, or failed with its reasons): no duplicate adds one."
+echo
+scripts/demo-check.sh claim "$queue" "$before" "$count"
+if ((worker_code != 0)); then
+	echo "demo: the worker exited $worker_code, not 0; see $worker_log" >&2
+	exit 1
+fi
