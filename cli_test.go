@@ -220,7 +220,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		out   string
 	}{
 		{[]string{"check"}, "", 0, ""},
-		{[]string{"check", "--rules", broken}, "", 1, "bad.yaml:1:1: did not find expected node content [yaml-syntax]"},
+		{[]string{"check", "--rules", broken}, "", 1, "bad.yaml:1:7: this flow list is not closed: its closing ] is missing [yaml-syntax]"},
 		{[]string{"check", "--format=yaml"}, "", 2, ""},
 		{[]string{"test"}, "", 0, " passed, 0 failed"},
 		{[]string{"validate"}, validLine + "\n", 0, `"valid":true`},
