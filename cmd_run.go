@@ -61,8 +61,8 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	for _, d := range diags {
 		fmt.Fprintln(env.stderr, d)
 	}
-	if rs == nil || diags.HasErrors() {
-		fmt.Fprintf(env.stderr, "eventproc run: %s has errors\n", cfg.Rules)
+	if errs, warns := diags.Count(); rs == nil || errs > 0 {
+		fmt.Fprintf(env.stderr, "eventproc run: %s has errors: %d errors, %d warnings\n", cfg.Rules, errs, warns)
 		return 1
 	}
 	m := metrics.New()

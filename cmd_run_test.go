@@ -39,7 +39,7 @@ func TestRunUsageAndConfigErrors(t *testing.T) {
 		{"missing rules", []string{"run", "--queue-url", "http://q", "--rules", filepath.Join(badRules, "nope")}, nil, 1, []string{
 			"eventproc run: rules:", "no such file"}},
 		{"unknown envelope", []string{"run", "--queue-url", "http://q", "--rules", "events.d"}, []string{"EVENTPROC_ENVELOPE=nope"}, 1, []string{
-			"[unknown-envelope]", "events.d has errors"}},
+			"[unknown-envelope]", "events.d has errors: 1 errors, 0 warnings"}},
 		{"rules with errors", []string{"run", "--queue-url", "http://q", "--rules", badRules}, nil, 1, []string{
 			badRules + "/envelope.yaml:", "[yaml-syntax]", "has errors"}},
 	} {

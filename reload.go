@@ -73,13 +73,11 @@ func (r *reloader) reload(ctx context.Context) bool {
 		}
 	}
 	diags.Sort()
-	errs, warns := 0, 0
+	errs, warns := diags.Count()
 	for _, d := range diags {
 		level := slog.LevelWarn
 		if d.Severity == engine.Error {
-			level, errs = slog.LevelError, errs+1
-		} else {
-			warns++
+			level = slog.LevelError
 		}
 		r.log.Log(ctx, level, "rules reload: diagnostic", slog.String("diagnostic", d.String()))
 	}
