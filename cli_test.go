@@ -250,7 +250,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		out   string
 	}{
 		{[]string{"check"}, "", 0, ""},
-		{[]string{"check", "--rules", broken}, "", 1, "bad.yaml:1:1: did not find expected node content [yaml-syntax]"},
+		{[]string{"check", "--rules", broken}, "", 1, "bad.yaml:1:7: this flow list is not closed: its closing ] is missing [yaml-syntax]"},
 		{[]string{"check", "--format=yaml"}, "", 2, ""},
 		{[]string{"test"}, "", 0, " passed, 0 failed"},
 		{[]string{"validate"}, validLine + "\n", 0, `"valid":true`},
@@ -399,5 +399,45 @@ func TestSchemaCommand(t *testing.T) {
 	var v map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["$schema"] == nil {
 		t.Fatalf("exit %d\n%.200s", code, out)
+	}
+}
+
+// inheritedNew adds a constraint that does not apply to order.placed v1, which v2
+// extends: one problem, so one diagnostic (inheritedMsg) and one error, whichever
+// command reports it.
+const (
+	inheritedOld = "total:       {type: number, required: true, gt: 0}"
+	inheritedNew = `total:       {type: number, required: true, gt: 0, pattern: "x"}`
+	inheritedMsg = `/order.placed.yaml:19:67: body.total: pattern applies to string fields, not to number [constraint-type]`
+)
+
+func TestCommandsCountEachProblemOnce(t *testing.T) {
+	dir := copyEventsD(t)
+	editFile(t, filepath.Join(dir, "order.placed.yaml"), inheritedOld, inheritedNew)
+	want := dir + inheritedMsg + "\n"
+
+	code, out, errs := runCLI(t, "", "check", "--rules", dir)
+	if code != 1 || out != want || errs != "1 errors, 0 warnings\n" {
+		t.Errorf("check: exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, out, want, errs)
+	}
+
+	code, out, _ = runCLI(t, "", "check", "--rules", dir, "--format", "json")
+	var doc struct {
+		Diagnostics []jsonDiag `json:"diagnostics"`
+		Errors      int        `json:"errors"`
+		Warnings    int        `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 1 || doc.Errors != 1 || doc.Warnings != 0 || len(doc.Diagnostics) != 1 {
+		t.Errorf("check --format json: exit %d, err %v\n%s", code, err, out)
+	}
+
+	code, _, errs = runCLI(t, "", "test", "--rules", dir)
+	if code != 2 || strings.Count(errs, inheritedMsg) != 1 {
+		t.Errorf("test: exit %d\nstderr:\n%s", code, errs)
+	}
+
+	code, _, errs = runCLI(t, "", "run", "--queue-url", "http://q", "--rules", dir)
+	if code != 1 || strings.Count(errs, inheritedMsg) != 1 || !strings.Contains(errs, "has errors: 1 errors, 0 warnings") {
+		t.Errorf("run: exit %d\nstderr:\n%s", code, errs)
 	}
 }

@@ -47,21 +47,10 @@ func awsRules(env *cmdEnv, name, dir string) *engine.Ruleset {
 		fmt.Fprintf(env.stderr, "eventproc %s: %s has errors\n", name, dir)
 		return nil
 	}
-	if n := countWarnings(diags); n > 0 {
+	if _, n := diags.Count(); n > 0 {
 		fmt.Fprintf(env.stderr, "eventproc %s: %s\n", name, warningsLine(dir, n))
 	}
 	return rs
-}
-
-// countWarnings counts the warnings among diags.
-func countWarnings(diags engine.Diagnostics) int {
-	n := 0
-	for _, d := range diags {
-		if d.Severity == engine.Warning {
-			n++
-		}
-	}
-	return n
 }
 
 // warningsLine is the one line that says the rules have warnings, for the commands that

@@ -106,45 +106,50 @@ func envelopeFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	return fs.String("envelope", env.getenv("EVENTPROC_ENVELOPE"), "the envelope `name` to use when events.d declares several (default: the one marked default)")
 }
 
-// eachEnvelope calls fn with the rules of each envelope to check: the one named by
-// only (first, already loaded), or else the default one (first) and then every other
-// envelope events.d declares, each loaded with its diagnostics.
-func eachEnvelope(rules, only string, first *engine.Ruleset, fn func(name string, rs *engine.Ruleset, diags engine.Diagnostics)) {
-	fn(only, first, nil)
-	if only != "" {
-		return
-	}
-	def := ""
-	if first != nil {
-		def = first.EnvelopeNames()[0]
-	}
-	for _, n := range engine.ListEnvelopes(os.DirFS(rules)) {
-		if n != def {
-			rs, diags, _ := loadRules(rules, n)
-			fn(n, rs, diags)
-		}
-	}
-}
-
 // loadRules loads a rules directory with the named envelope ("" for the default),
 // with diagnostics' files relative to the working directory.
 func loadRules(dir, envelope string) (*engine.Ruleset, engine.Diagnostics, error) {
+	if err := rulesDir(dir); err != nil {
+		return nil, nil, err
+	}
+	rs, diags := engine.Load(os.DirFS(dir), envelopeOpts(envelope)...)
+	return rs, relDiags(dir, diags), nil
+}
+
+// loadEvery loads a rules directory with the named envelope, or with each envelope
+// it declares (the default first) when envelope is "" (engine.LoadEvery).
+func loadEvery(dir, envelope string) ([]engine.EnvelopeRules, engine.Diagnostics, error) {
+	if err := rulesDir(dir); err != nil {
+		return nil, nil, err
+	}
+	sets, diags := engine.LoadEvery(os.DirFS(dir), envelopeOpts(envelope)...)
+	return sets, relDiags(dir, diags), nil
+}
+
+func rulesDir(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("rules: %w", err)
+		return fmt.Errorf("rules: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, nil, fmt.Errorf("rules: %s is not a directory", dir)
+		return fmt.Errorf("rules: %s is not a directory", dir)
 	}
-	var opts []engine.Option
-	if envelope != "" {
-		opts = append(opts, engine.WithEnvelope(envelope))
+	return nil
+}
+
+func envelopeOpts(envelope string) []engine.Option {
+	if envelope == "" {
+		return nil
 	}
-	rs, diags := engine.Load(os.DirFS(dir), opts...)
+	return []engine.Option{engine.WithEnvelope(envelope)}
+}
+
+// relDiags makes the diagnostics' files relative to the working directory.
+func relDiags(dir string, diags engine.Diagnostics) engine.Diagnostics {
 	for i := range diags {
 		diags[i].File = joinPath(dir, diags[i].File)
 	}
-	return rs, diags, nil
+	return diags
 }
 
 func joinPath(dir, file string) string {
@@ -180,29 +185,19 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc check: --format must be text or json, not %q\n", *format)
 		return 2
 	}
-	rs, diags, err := loadRules(*rules, *envelope)
+	sets, diags, err := loadEvery(*rules, *envelope)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc check: %v\n", err)
 		return 2
 	}
 	// Every envelope (or the one asked for): its compilation and its suites.
-	seen := map[string]bool{}
-	for _, d := range diags {
-		seen[d.String()] = true
-	}
+	rs := sets[0].Rules
 	cases, failed := 0, 0
-	eachEnvelope(*rules, *envelope, rs, func(name string, ers *engine.Ruleset, more engine.Diagnostics) {
-		for _, d := range more {
-			if !seen[d.String()] {
-				seen[d.String()] = true
-				d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
-				diags = append(diags, d)
-			}
+	for _, set := range sets {
+		if set.Rules == nil {
+			continue
 		}
-		if ers == nil {
-			return
-		}
-		results := ers.Test(ctx)
+		results := set.Rules.Test(ctx)
 		cases += len(results)
 		for _, r := range results {
 			if !r.Passed {
@@ -212,7 +207,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
 			}
 		}
-	})
+	}
 	if *connect && rs != nil {
 		cfg, err := connectConfig(env, *configFile)
 		if err != nil {
@@ -222,14 +217,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		diags = append(diags, connectDiagnostics(ctx, env, rs, cfg, *rules)...)
 	}
 	diags.Sort()
-	errs, warns := 0, 0
-	for _, d := range diags {
-		if d.Severity == engine.Error {
-			errs++
-		} else {
-			warns++
-		}
-	}
+	errs, warns := diags.Count()
 	if *format == "json" {
 		out := struct {
 			Diagnostics []jsonDiag `json:"diagnostics"`
@@ -280,12 +268,12 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 	if fs.NArg() > 0 {
 		return unexpectedArg(env, fs)
 	}
-	rs, diags, err := loadRules(*rules, *envelope)
+	sets, diags, err := loadEvery(*rules, *envelope)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc test: %v\n", err)
 		return 2
 	}
-	if rs == nil {
+	if sets[0].Rules == nil {
 		for _, d := range diags {
 			fmt.Fprintln(env.stderr, d.String())
 		}
@@ -293,15 +281,18 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	passed, failed, broken := 0, 0, false
-	warnings := newWarningPrinter(env.stderr, diags)
-	eachEnvelope(*rules, *envelope, rs, func(name string, ers *engine.Ruleset, more engine.Diagnostics) {
-		warnings.print(name, more)
-		if ers == nil {
-			fmt.Fprintf(env.stderr, "eventproc test: the rules do not load with envelope %s; run eventproc check\n", name)
-			broken = true
-			return
+	for _, d := range diags {
+		if d.Severity == engine.Warning {
+			fmt.Fprintln(env.stderr, d.String())
 		}
-		for _, r := range ers.Test(ctx) {
+	}
+	for _, set := range sets {
+		if set.Rules == nil {
+			fmt.Fprintf(env.stderr, "eventproc test: the rules do not load with envelope %s; run eventproc check\n", set.Envelope)
+			broken = true
+			continue
+		}
+		for _, r := range set.Rules.Test(ctx) {
 			file := joinPath(*rules, r.Pos.File)
 			if r.Passed {
 				passed++
@@ -313,7 +304,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 			failed++
 			fmt.Fprintf(env.stdout, "FAIL %s:%d: %s: %s\n", file, r.Pos.Line, r.Case, r.Message)
 		}
-	})
+	}
 	if broken {
 		return 2
 	}
@@ -322,32 +313,6 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// warningPrinter prints the warnings of the rules `eventproc test` runs, in full, each
-// once: those of the default envelope, then those only another envelope has.
-type warningPrinter struct {
-	w    io.Writer
-	seen map[string]bool
-}
-
-func newWarningPrinter(w io.Writer, first engine.Diagnostics) *warningPrinter {
-	p := &warningPrinter{w: w, seen: map[string]bool{}}
-	p.print("", first)
-	return p
-}
-
-func (p *warningPrinter) print(envelope string, diags engine.Diagnostics) {
-	for _, d := range diags {
-		if d.Severity != engine.Warning || p.seen[d.String()] {
-			continue
-		}
-		p.seen[d.String()] = true
-		if envelope != "" {
-			d.Message = fmt.Sprintf("with envelope %s: %s", envelope, d.Message)
-		}
-		fmt.Fprintln(p.w, d.String())
-	}
 }
 
 // maxLine bounds one NDJSON line: SQS's largest message (1 MiB) plus its newline.

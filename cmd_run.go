@@ -144,12 +144,10 @@ func logRules(log *slog.Logger, dir, envelope string) (*engine.Ruleset, bool) {
 		log.Error("rules do not load", slog.String("rules", dir), slog.String("error", err.Error()))
 		return nil, false
 	}
-	warns := countWarnings(diags)
-	if rs == nil || diags.HasErrors() {
-		errs := 0
+	errs, warns := diags.Count()
+	if rs == nil || errs > 0 {
 		for _, d := range diags {
 			if d.Severity == engine.Error {
-				errs++
 				log.Error("rules: diagnostic", slog.String("diagnostic", d.String()))
 			}
 		}

@@ -73,13 +73,11 @@ func (r *reloader) reload(ctx context.Context) bool {
 		}
 	}
 	diags.Sort()
-	errs, warns := 0, 0
+	errs, warns := diags.Count()
 	for _, d := range diags {
 		if d.Severity != engine.Error {
-			warns++ // counted in the reload's record; eventproc check lists them
-			continue
+			continue // counted in the reload's record; eventproc check lists them
 		}
-		errs++
 		r.log.Error("rules reload: diagnostic", slog.String("diagnostic", d.String()))
 	}
 	if rs == nil || errs > 0 {

@@ -108,3 +108,38 @@ func loadRulesOrFail(t *testing.T, dir string) *engine.Ruleset {
 	}
 	return rs
 }
+
+// TestReloadCountsEachProblemOnce: a mistake in a version that another extends is
+// one diagnostic in the reload log, and one error in its count.
+func TestReloadCountsEachProblemOnce(t *testing.T) {
+	dir := copyEventsD(t)
+	rs := loadRulesOrFail(t, dir)
+	var logs bytes.Buffer
+	r := &reloader{dir: dir, eng: worker.NewSwapEngine(rs), metrics: metrics.New(),
+		log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	r.cur.Store(rs)
+	editFile(t, filepath.Join(dir, "order.placed.yaml"), inheritedOld, inheritedNew)
+	if r.reload(context.Background()) {
+		t.Fatalf("reloaded\n%s", logs.String())
+	}
+	var diags []string
+	var failed []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var x map[string]any
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		switch x["msg"] {
+		case "rules reload: diagnostic":
+			diags = append(diags, x["diagnostic"].(string))
+		case "rules reload failed: keeping the rules in use":
+			failed = append(failed, x)
+		}
+	}
+	if len(diags) != 1 || diags[0] != dir+inheritedMsg {
+		t.Errorf("diagnostics %q, want just %q", diags, dir+inheritedMsg)
+	}
+	if len(failed) != 1 || failed[0]["errors"] != float64(1) || failed[0]["warnings"] != float64(0) {
+		t.Errorf("failure lines %v, want one with errors 1, warnings 0", failed)
+	}
+}

@@ -123,6 +123,9 @@ func compareField(o, n *fieldSpec, p string, v *versionSpec, out *[]compatChange
 		*out = append(*out, compatChange{node: n.where(key), file: n.file, backward: back, forward: fwd,
 			msg: p + ": " + fmt.Sprintf(format, args...)})
 	}
+	if !typeKnown(o.typ) || !typeKnown(n.typ) {
+		return // a missing or unknown type is reported where it is written
+	}
 	if o.typ != n.typ {
 		add("type", true, true, "type changes from %s to %s", o.typ, n.typ)
 		return

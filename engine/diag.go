@@ -50,7 +50,20 @@ func (ds Diagnostics) HasErrors() bool {
 	return false
 }
 
-// Sort orders diagnostics by file, line, column, then code.
+// Count counts the errors and the warnings.
+func (ds Diagnostics) Count() (errors, warnings int) {
+	for _, d := range ds {
+		if d.Severity == Error {
+			errors++
+		} else {
+			warnings++
+		}
+	}
+	return errors, warnings
+}
+
+// Sort orders diagnostics by file, line, column, code, severity, then message, so
+// that equal diagnostics end up side by side.
 func (ds Diagnostics) Sort() {
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
@@ -63,6 +76,27 @@ func (ds Diagnostics) Sort() {
 		if a.Col != b.Col {
 			return a.Col < b.Col
 		}
-		return a.Code < b.Code
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		if a.Severity != b.Severity {
+			return a.Severity < b.Severity
+		}
+		return a.Message < b.Message
 	})
+}
+
+// sortUnique sorts the diagnostics and drops repeats: a declaration that several
+// versions share (through extends, or the defaults) is compiled for each of them, but
+// each problem in it is one diagnostic.
+func (ds Diagnostics) sortUnique() Diagnostics {
+	ds.Sort()
+	out := ds[:0]
+	for _, d := range ds {
+		if len(out) > 0 && d == out[len(out)-1] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }

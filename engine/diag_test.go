@@ -149,3 +149,51 @@ var codeREs = []*regexp.Regexp{
 	regexp.MustCompile(`(?:errorf|warnf)\(.*?"([a-z][a-z0-9-]*)", "`),
 	regexp.MustCompile(`(?:Error|Warning), "([a-z][a-z0-9-]*)"`),
 }
+
+// TestLoadEvery: loaded against each envelope, events.d gives one list in which a
+// problem every envelope sees appears once, as it is, and one that only another
+// envelope sees says which.
+func TestLoadEvery(t *testing.T) {
+	fsys := fstest.MapFS{
+		"envelope.yaml": {Data: []byte(baseFiles["envelope.yaml"] + "  default: true\n")},
+		"envelope.b.yaml": {Data: []byte(`envelope:
+  name: b
+  type_field: type
+  version_field: version
+  id_field: id
+  body_field: data
+  fields:
+    id: {type: string, required: true}
+    type: {type: string, required: true}
+    version: {type: string, required: true}
+`)},
+		"defaults.yaml": {Data: []byte(baseFiles["defaults.yaml"])},
+		"t.yaml": {Data: []byte(`type: t
+versions:
+  v1:
+    fields:
+      n: {type: number, pattern: "x"}
+  v2:
+    extends: v1
+`)},
+	}
+	sets, diags := LoadEvery(fsys)
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	want := []string{
+		`defaults.yaml:5:17: with envelope b: persist.key.pk (for t/v1, v2): undefined field 'tenant_id' [unknown-field]`,
+		`defaults.yaml:5:42: with envelope b: persist.key.pk (for t/v1, v2): undefined field 'event_id' [unknown-field]`,
+		`t.yaml:5:34: body.n: pattern applies to string fields, not to number [constraint-type]`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(sets) != 2 || sets[0].Envelope != "default" || sets[1].Envelope != "b" || sets[0].Rules != nil || sets[1].Rules != nil {
+		t.Errorf("sets %+v", sets)
+	}
+	if e, w := diags.Count(); e != 3 || w != 0 {
+		t.Errorf("Count: %d errors, %d warnings; want 3, 0", e, w)
+	}
+}

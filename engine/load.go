@@ -114,6 +114,10 @@ type loader struct {
 	types     []*typeSpec
 	suites    []*suiteSpec
 	clashes   map[string]bool // attribute clashes already reported
+	// perVersion holds what compiling each version found (see forVersion), with the
+	// versions each diagnostic was found for, in the order first found.
+	perVersion      map[Diagnostic][]string
+	perVersionOrder []Diagnostic
 }
 
 // Option changes how Load reads events.d.
@@ -132,6 +136,12 @@ func WithEnvelope(name string) Option { return func(o *options) { o.envelope = n
 // and returns the ruleset with every diagnostic found, sorted. The ruleset is nil when
 // any diagnostic is an error. Load never panics, whatever the files hold.
 func Load(fsys fs.FS, opts ...Option) (rs *Ruleset, diags Diagnostics) {
+	rs, diags, _ = load(fsys, opts...)
+	return rs, diags
+}
+
+// load is Load that also names the envelope selected ("" when none could be).
+func load(fsys fs.FS, opts ...Option) (rs *Ruleset, diags Diagnostics, envelope string) {
 	l := &loader{fsys: fsys, files: map[string]*srcFile{}}
 	for _, o := range opts {
 		o(&l.opts)
@@ -139,19 +149,21 @@ func Load(fsys fs.FS, opts ...Option) (rs *Ruleset, diags Diagnostics) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "internal", fmt.Sprintf("internal error while loading: %v", r))
-			rs, diags = nil, l.diags
-			diags.Sort()
+			rs, diags, envelope = nil, l.diags.sortUnique(), ""
 		}
 	}()
 	l.read()
 	l.selectEnvelope()
+	if l.envelope != nil {
+		envelope = l.envelope.name
+	}
 	rs = l.build()
 	l.checkTested()
-	l.diags.Sort()
+	l.diags = l.diags.sortUnique()
 	if l.diags.HasErrors() {
-		return nil, l.diags
+		return nil, l.diags, envelope
 	}
-	return rs, l.diags
+	return rs, l.diags, envelope
 }
 
 func (l *loader) read() {
@@ -246,6 +258,48 @@ func ListEnvelopes(fsys fs.FS) []string {
 		out = append(out, e.name)
 	}
 	return out
+}
+
+// EnvelopeRules is events.d compiled against one of its envelopes.
+type EnvelopeRules struct {
+	Envelope string   // its name ("" when none could be selected)
+	Rules    *Ruleset // nil when events.d does not compile with it
+}
+
+// LoadEvery loads fsys against the envelope opts select (see Load), then, unless
+// WithEnvelope names one, against every other envelope it declares. It returns the
+// rules of each, the selected envelope's first, and one sorted list of their
+// diagnostics in which each problem appears once: what the other envelopes add is
+// labelled "with envelope NAME: …".
+func LoadEvery(fsys fs.FS, opts ...Option) ([]EnvelopeRules, Diagnostics) {
+	rs, diags, name := load(fsys, opts...)
+	first := EnvelopeRules{Envelope: name, Rules: rs}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	out := []EnvelopeRules{first}
+	if o.envelope != "" {
+		return out, diags
+	}
+	seen := map[Diagnostic]bool{}
+	for _, d := range diags {
+		seen[d] = true
+	}
+	for _, name := range ListEnvelopes(fsys) {
+		if name == first.Envelope {
+			continue
+		}
+		ers, more := Load(fsys, WithEnvelope(name))
+		out = append(out, EnvelopeRules{Envelope: name, Rules: ers})
+		for _, d := range more {
+			if !seen[d] {
+				d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
+				diags = append(diags, d)
+			}
+		}
+	}
+	return out, diags.sortUnique()
 }
 
 // EnvelopeNames lists the names of every envelope events.d declares, the selected one
@@ -415,93 +469,93 @@ func (l *loader) build() *Ruleset {
 	}
 
 	for _, p := range todo {
-		ts, ver := p.spec, p.ver
-		ver.retry = defRetry
-		if ts.retry != nil {
-			ver.retry = l.retryPolicy(defRetry, ts.retry)
+		if p.v.broken {
+			continue // its extends is reported; what it would compile against is unknown
 		}
-		venv, err := base.Extend(append([]cel.EnvOption{
-			cel.Variable("header", env.header.celType),
-			cel.Variable("body", ver.body.celType)}, envVarTypes...)...)
-		if err != nil {
-			l.diags.add(p.v.file.pos(p.v.key), Error, "internal", err.Error())
-			continue
-		}
-		roots := map[string]*objSchema{"header": env.header, "body": ver.body}
-		var own []*variable
-		varReads := maps.Clone(envReads)
-		venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, e.variables, ts.name+"/"+p.v.name, varReads)
-		ver.vars = append(append([]*variable(nil), env.vars...), own...)
-		ver.varIdx = map[string]int{}
-		for i, v := range ver.vars {
-			ver.varIdx[v.name] = i
-		}
-		c := &compiler{env: venv, est: &sizeEstimator{roots: roots}, costLimit: rs.costLimit, diags: &l.diags}
-		ids := map[string]Pos{}
-		for _, r := range env.rules {
-			ids[r.id] = r.pos
-		}
-		ver.rules = l.compileRules(c, p.v.rules, env.header, ver.body, ids)
+		l.forVersion(p.spec.name+"/"+p.v.name, func() {
+			ts, ver := p.spec, p.ver
+			ver.retry = defRetry
+			if ts.retry != nil {
+				ver.retry = l.retryPolicy(defRetry, ts.retry)
+			}
+			venv, err := base.Extend(append([]cel.EnvOption{
+				cel.Variable("header", env.header.celType),
+				cel.Variable("body", ver.body.celType)}, envVarTypes...)...)
+			if err != nil {
+				l.diags.add(p.v.file.pos(p.v.key), Error, "internal", err.Error())
+				return
+			}
+			roots := map[string]*objSchema{"header": env.header, "body": ver.body}
+			var own []*variable
+			varReads := maps.Clone(envReads)
+			venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, e.variables, versionsMark, varReads)
+			ver.vars = append(append([]*variable(nil), env.vars...), own...)
+			ver.varIdx = map[string]int{}
+			for i, v := range ver.vars {
+				ver.varIdx[v.name] = i
+			}
+			c := &compiler{env: venv, est: &sizeEstimator{roots: roots}, costLimit: rs.costLimit, diags: &l.diags}
+			ids := map[string]Pos{}
+			for _, r := range env.rules {
+				ids[r.id] = r.pos
+			}
+			ver.rules = l.compileRules(c, p.v.rules, env.header, ver.body, ids)
 
-		// Persistence: the type's mapping over the defaults.
-		table, key, attrs := defTable, defKey, defAttrs
-		at := Pos{}
-		if defPersist != nil {
-			at = defPersist.file.pos(defPersist.node)
-		}
-		if ps := ts.persist; ps != nil {
-			at = ps.file.pos(ps.node)
-			if ps.table != "" {
-				table = ps.table
+			// Persistence: the type's mapping over the defaults.
+			table, key, attrs := defTable, defKey, defAttrs
+			at := Pos{}
+			if defPersist != nil {
+				at = defPersist.file.pos(defPersist.node)
 			}
-			if ps.keyNode != nil {
-				key = ps.key
+			if ps := ts.persist; ps != nil {
+				at = ps.file.pos(ps.node)
+				if ps.table != "" {
+					table = ps.table
+				}
+				if ps.keyNode != nil {
+					key = ps.key
+				}
+				if ps.attributes != nil {
+					attrs = ps.attributes
+				}
 			}
-			if ps.attributes != nil {
-				attrs = ps.attributes
+			if table == "" {
+				l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.table (declare one in defaults.persist or the type)", ts.name))
 			}
-		}
-		if table == "" {
-			l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.table (declare one in defaults.persist or the type)", ts.name))
-		}
-		if len(key) == 0 {
-			l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.key (declare one in defaults.persist or the type)", ts.name))
-		}
-		ver.table = table
-		if table != "" && len(key) > 0 {
-			addTable(table, key, at)
-		}
-		ver.reject = rejTable
-		if ps := ts.persist; ps != nil && ps.rejectedTable != "" {
-			ver.reject = ps.rejectedTable
-			if len(defKey) > 0 {
-				addTable(ps.rejectedTable, defKey, ps.file.pos(ps.rejectedNode))
+			if len(key) == 0 {
+				l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.key (declare one in defaults.persist or the type)", ts.name))
 			}
-		}
-		l.checkAttributeNames(attrs, key, defKey)
-		where := ts.name + "/" + p.v.name
-		reads := map[string]bool{"header." + env.idField: true}
-		for _, k := range key {
-			prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, where), types.StringType, "key-not-string")
-			ver.key = append(ver.key, &named{name: k.name, prg: prg, pos: k.file.pos(k.node)})
-			for _, r := range c.readsIf(prg, k.expr, varReads) {
-				reads[r] = true
+			ver.table = table
+			if table != "" && len(key) > 0 {
+				addTable(table, key, at)
 			}
-		}
-		for _, a := range attrs {
-			prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, where), nil, "")
-			ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
-			for _, r := range c.readsIf(prg, a.expr, varReads) {
-				reads[r] = true
+			ver.reject = rejTable
+			if ps := ts.persist; ps != nil && ps.rejectedTable != "" {
+				ver.reject = ps.rejectedTable
+				if len(defKey) > 0 {
+					addTable(ps.rejectedTable, defKey, ps.file.pos(ps.rejectedNode))
+				}
 			}
-		}
-		ver.reads = slices.Sorted(maps.Keys(reads))
+			l.checkAttributeNames(attrs, key, defKey)
+			reads := map[string]bool{"header." + env.idField: true}
+			for _, k := range key {
+				prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, versionsMark), types.StringType, "key-not-string")
+				ver.key = append(ver.key, &named{name: k.name, prg: prg, pos: k.file.pos(k.node)})
+				for _, r := range c.readsIf(prg, k.expr, varReads) {
+					reads[r] = true
+				}
+			}
+			for _, a := range attrs {
+				prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, versionsMark), nil, "")
+				ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
+				for _, r := range c.readsIf(prg, a.expr, varReads) {
+					reads[r] = true
+				}
+			}
+			ver.reads = slices.Sorted(maps.Keys(reads))
+		})
 	}
-	if defPersist == nil {
-		for _, p := range todo {
-			_ = p
-		}
-	}
+	l.flushVersions()
 	for name, key := range tables {
 		rs.tables = append(rs.tables, Table{Name: name, Key: key, Pos: tablePos[name]})
 	}
@@ -516,8 +570,70 @@ func (l *loader) build() *Ruleset {
 	return rs
 }
 
-// resolveExtends applies v.extends (recursively), merging the parent's fields,
-// variables and rules under the version's own.
+// versionsMark stands, in the message of a diagnostic found while compiling one
+// version, for the versions it was found for (see forVersion).
+const versionsMark = "\x00versions\x00"
+
+// forVersion runs fn, which compiles the rules, variables and persistence of the
+// version named name ("type/version"), and holds back the diagnostics it reports:
+// what a version inherits (through extends, or from the defaults) is compiled again
+// for each version, and a problem in it is still one problem. flushVersions reports
+// each once, naming in place of versionsMark every version it was found for.
+func (l *loader) forVersion(name string, fn func()) {
+	saved := l.diags
+	l.diags = nil // srcFile.diags and compiler.diags point at l.diags
+	defer func() {
+		if r := recover(); r != nil {
+			l.diags = append(saved, l.diags...)
+			panic(r) // Load reports it, with what was found so far
+		}
+	}()
+	fn()
+	found := l.diags
+	l.diags = saved
+	if l.perVersion == nil {
+		l.perVersion = map[Diagnostic][]string{}
+	}
+	for _, d := range found {
+		if _, ok := l.perVersion[d]; !ok {
+			l.perVersionOrder = append(l.perVersionOrder, d)
+		}
+		if vs := l.perVersion[d]; len(vs) == 0 || vs[len(vs)-1] != name {
+			l.perVersion[d] = append(vs, name)
+		}
+	}
+}
+
+// flushVersions reports the diagnostics forVersion held back, each once.
+func (l *loader) flushVersions() {
+	for _, d := range l.perVersionOrder {
+		d2 := d
+		d2.Message = strings.ReplaceAll(d.Message, versionsMark, versionList(l.perVersion[d]))
+		l.diags = append(l.diags, d2)
+	}
+	l.perVersion, l.perVersionOrder = nil, nil
+}
+
+// versionList joins "type/version" names, naming each type once:
+// "order.placed/v1, v2; user.created/v1".
+func versionList(names []string) string {
+	var b strings.Builder
+	prevType := ""
+	for i, n := range names {
+		t, v, _ := strings.Cut(n, "/")
+		switch {
+		case i == 0:
+			b.WriteString(n)
+		case t == prevType:
+			b.WriteString(", " + v)
+		default:
+			b.WriteString("; " + n)
+		}
+		prevType = t
+	}
+	return b.String()
+}
+
 // resolveExtends applies v.extends, looking for the parent among every version of
 // the type (siblings, in every file).
 func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versionSpec, visiting map[*versionSpec]bool) {
@@ -528,7 +644,7 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versio
 	if visiting[v] {
 		v.file.errorf(v.extendsNode, "extends-cycle", "version %q of %q extends itself through a cycle", v.name, ts.name)
 		v.extends = ""
-		v.resolved = true
+		v.resolved, v.broken = true, true
 		return
 	}
 	visiting[v] = true
@@ -550,10 +666,11 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versio
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		v.file.errorf(v.extendsNode, "extends-unknown", "%s", msg)
-		v.resolved = true
+		v.resolved, v.broken = true, true
 		return
 	}
 	l.resolveExtends(parent.typ, parent, siblings, visiting)
+	v.broken = parent.broken
 	v.fields = mergeFields(parent.fields, v.fields)
 	v.variables = mergeExprs(parent.variables, v.variables)
 	v.rules = mergeRules(parent.rules, v.rules)

@@ -181,4 +181,7 @@ type versionSpec struct {
 	variables   []exprSpec
 	rules       []*ruleSpec
 	resolved    bool // extends applied
+	// broken: its extends (or an ancestor's) names no version or forms a cycle, which
+	// is reported; its body is unknown, so its expressions are not compiled.
+	broken bool
 }

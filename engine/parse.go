@@ -17,6 +17,12 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func parseYAML(f *srcFile, src []byte) *yaml.Node {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
+		// yaml.v3 gives a line only, often an enclosing block's: where the text
+		// shows the mistake, that is the place to report.
+		if p, ok := locateSyntax(string(src)); ok {
+			f.diags.add(Pos{File: f.name, Line: p.line, Col: p.col}, Error, "yaml-syntax", p.msg)
+			return nil
+		}
 		msg := err.Error()
 		line := 1
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -33,8 +39,7 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 		return nil
 	}
 	root := doc.Content[0]
-	if hasAlias(root) {
-		f.errorf(root, "yaml-alias", "anchors and aliases are not supported in events.d")
+	if reportAnchors(f, root) {
 		return nil
 	}
 	f.untag(root)
@@ -55,16 +60,24 @@ func (f *srcFile) untag(n *yaml.Node) {
 	}
 }
 
-func hasAlias(n *yaml.Node) bool {
-	if n.Kind == yaml.AliasNode {
+// reportAnchors reports every anchor and alias, each where it is written, and says
+// whether there were any.
+func reportAnchors(f *srcFile, n *yaml.Node) bool {
+	found := false
+	switch {
+	case n.Kind == yaml.AliasNode:
+		f.errorf(n, "yaml-alias", "alias *%s: anchors and aliases are not supported in events.d; write the value out", n.Value)
 		return true
+	case n.Anchor != "":
+		f.errorf(n, "yaml-alias", "anchor &%s: anchors and aliases are not supported in events.d; write the value out where it is used", n.Anchor)
+		found = true
 	}
 	for _, c := range n.Content {
-		if hasAlias(c) {
-			return true
+		if reportAnchors(f, c) {
+			found = true
 		}
 	}
-	return false
+	return found
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

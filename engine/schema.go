@@ -275,6 +275,11 @@ func newFieldSchema(fs *fieldSpec, path, typeName string, reg map[string]*objSch
 	default:
 		f.celType = types.DynType
 	}
+	if !typeKnown(fs.typ) {
+		// The type is missing or unknown, which is reported: whether a constraint
+		// applies to it cannot be known, so none is checked (nor reported).
+		return f
+	}
 	if fs.typ != typeObject && len(fs.fields) > 0 {
 		fs.file.errorf(fs.where("fields"), "constraint-type", "%s: fields apply to objects, not to %s", path, fs.typ)
 	}
@@ -285,6 +290,10 @@ func newFieldSchema(fs *fieldSpec, path, typeName string, reg map[string]*objSch
 	f.def = defaultValue(f, diags)
 	return f
 }
+
+// typeKnown reports whether typ is a field type; a field whose type is missing or
+// misspelt has had its error reported, and nothing that depends on the type is.
+func typeKnown(typ string) bool { return contains(fieldTypes, typ) }
 
 // defaultValue parses a field's default for its type.
 func defaultValue(f *fieldSchema, diags *Diagnostics) *value {
