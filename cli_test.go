@@ -437,7 +437,7 @@ func TestCommandsCountEachProblemOnce(t *testing.T) {
 	}
 
 	code, _, errs = runCLI(t, "", "run", "--queue-url", "http://q", "--rules", dir)
-	if code != 1 || strings.Count(errs, inheritedMsg) != 1 || !strings.Contains(errs, "has errors: 1 errors, 0 warnings") {
+	if code != 1 || strings.Count(errs, inheritedMsg) != 1 || !strings.Contains(errs, `"msg":"rules do not load"`) || !strings.Contains(errs, `"errors":1,"warnings":0`) {
 		t.Errorf("run: exit %d\nstderr:\n%s", code, errs)
 	}
 }

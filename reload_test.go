@@ -59,8 +59,10 @@ func TestReload(t *testing.T) {
 			[]string{order + ":", "order_idd"}},
 		{"failing suite", "order.placed_test.yaml", "  - name: v1 valid\n    expect: valid", "  - name: v1 valid\n    expect: {error: decode}",
 			[]string{filepath.Join(dir, "order.placed_test.yaml") + ":", `test "v1 valid"`, "[test-failed]"}},
+		// The suites still write body.… paths, which the new envelope does not declare:
+		// the reload is refused for them before the body field's own check is reached.
 		{"body field changed", "envelope.yaml", "body_field: body", "body_field: data",
-			[]string{`the envelope's body field changed from "body" to "data": restart the worker to apply it`}},
+			[]string{`set body.total: the header declares no field "body"`, "[unknown-field]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, tt.file)
