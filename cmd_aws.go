@@ -105,7 +105,7 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	for _, t := range rs.Tables() {
-		created, err := dynamotable.Provision(ctx, ddb, t)
+		created, err := dynamotable.Provision(ctx, ddb, dynamotable.Spec{Name: t.Name, Key: t.Key})
 		if err != nil {
 			fmt.Fprintf(env.stderr, "eventproc provision: %v\n", err)
 			return 1
