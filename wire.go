@@ -21,7 +21,7 @@ import (
 // engine; opts adjust the worker's configuration last. The benchmark builds its worker
 // here too.
 func newWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCfg aws.Config, log *slog.Logger, opts ...func(*worker.Config)) (*worker.Worker, error) {
-	awsCfg = withConnectionPool(awsCfg, 4*(cfg.Workers+len(cfg.Sources)*cfg.Sources[0].Concurrency))
+	awsCfg = withConnectionPool(awsCfg, connectionPool(cfg))
 	sqsAPI := sqsqueue.NewClient(awsCfg)
 	ddbAPI := dynamotable.NewClient(awsCfg)
 	var sources []worker.SourceConfig
@@ -69,6 +69,16 @@ func newWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCf
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	return w, nil
+}
+
+// connectionPool is how many idle connections per endpoint the worker of cfg keeps:
+// four for each worker and each poller of every source.
+func connectionPool(cfg *config.Config) int {
+	pollers := 0
+	for _, s := range cfg.Sources {
+		pollers += s.Concurrency
+	}
+	return 4 * (cfg.Workers + pollers)
 }
 
 // withConnectionPool keeps up to idle connections per endpoint open: the worker makes
