@@ -12,9 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"eventproc/adapters/awsclient"
 	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
@@ -103,9 +100,9 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc provision: %v\n", err)
 		return 1
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb := dynamotable.NewClient(cfg)
 	for _, t := range rs.Tables() {
-		created, err := dynamotable.Provision(ctx, ddb, t)
+		created, err := dynamotable.Provision(ctx, ddb, dynamotable.Spec{Name: t.Name, Key: t.Key})
 		if err != nil {
 			fmt.Fprintf(env.stderr, "eventproc provision: %v\n", err)
 			return 1
@@ -116,7 +113,7 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		fmt.Fprintf(env.stdout, "table %s (key %s): %s\n", t.Name, strings.Join(t.Key, ", "), state)
 	}
-	api := sqs.NewFromConfig(cfg)
+	api := sqsqueue.NewClient(cfg)
 	for _, q := range queues {
 		p, err := sqsqueue.Provision(ctx, api, queueName(q), sqsqueue.ProvisionOptions{
 			MaxAttempts:       rs.MaxAttempts(),
@@ -175,7 +172,7 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc send: %v\n", err)
 		return 1
 	}
-	api := sqs.NewFromConfig(cfg)
+	api := sqsqueue.NewClient(cfg)
 	url, err := sqsqueue.ResolveURL(ctx, api, *queue, 0)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc send: %v\n", err)
@@ -338,7 +335,7 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc stats: %v\n", err)
 		return 1
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb := dynamotable.NewClient(cfg)
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	for _, t := range tables {
 		groups, err := dynamotable.Count(ctx, ddb, t, []string{"event_type", "schema_version", "status"})
@@ -362,7 +359,7 @@ func cmdStats(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		fmt.Fprintf(tw, "  total\t\t\t%d\n", total)
 	}
-	api := sqs.NewFromConfig(cfg)
+	api := sqsqueue.NewClient(cfg)
 	for _, q := range queues {
 		url, err := sqsqueue.ResolveURL(ctx, api, q, 0)
 		if err != nil {

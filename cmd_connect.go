@@ -2,21 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"eventproc/adapters/awsclient"
+	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
 	"eventproc/config"
 	"eventproc/engine"
@@ -28,7 +20,7 @@ import (
 
 // tableDiagnostics checks that every table of rs exists, is active, and is keyed as the
 // persistence mapping says (check --connect, and a SIGHUP reload before it switches).
-func tableDiagnostics(ctx context.Context, db *dynamodb.Client, rs *engine.Ruleset, rulesDir string, timeout time.Duration) engine.Diagnostics {
+func tableDiagnostics(ctx context.Context, db dynamotable.API, rs *engine.Ruleset, rulesDir string, timeout time.Duration) engine.Diagnostics {
 	var ds engine.Diagnostics
 	add := func(p engine.Pos, sev engine.Severity, code, format string, args ...any) {
 		ds = append(ds, engine.Diagnostic{Pos: p, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
@@ -36,12 +28,9 @@ func tableDiagnostics(ctx context.Context, db *dynamodb.Client, rs *engine.Rules
 	for _, t := range rs.Tables() {
 		p := t.Pos
 		p.File = joinPath(rulesDir, p.File)
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		out, err := db.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
-		cancel()
-		var missing *ddbtypes.ResourceNotFoundException
+		desc, err := dynamotable.Describe(ctx, db, t.Name, timeout)
 		switch {
-		case errors.As(err, &missing):
+		case dynamotable.IsMissing(err):
 			add(p, engine.Error, "table-missing", "table %s does not exist (eventproc provision creates it)", t.Name)
 			continue
 		case err != nil:
@@ -49,11 +38,11 @@ func tableDiagnostics(ctx context.Context, db *dynamodb.Client, rs *engine.Rules
 			continue
 		}
 		want := keyDescription(t.Key)
-		if got := tableKeyDescription(out.Table); got != want {
+		if got := tableKeyDescription(desc.Key); got != want {
 			add(p, engine.Error, "table-key-mismatch", "table %s is keyed %s, but the persistence mapping needs %s", t.Name, got, want)
 		}
-		if out.Table.TableStatus != ddbtypes.TableStatusActive {
-			add(p, engine.Warning, "table-not-active", "table %s is %s, not ACTIVE", t.Name, out.Table.TableStatus)
+		if !desc.Active() {
+			add(p, engine.Warning, "table-not-active", "table %s is %s, not ACTIVE", t.Name, desc.Status)
 		}
 	}
 	return ds
@@ -74,13 +63,12 @@ func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cf
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, timeout) }
 
-	ds = append(ds, tableDiagnostics(ctx, dynamodb.NewFromConfig(awsCfg), rs, rulesDir, timeout)...)
+	ds = append(ds, tableDiagnostics(ctx, dynamotable.NewClient(awsCfg), rs, rulesDir, timeout)...)
 
 	// Queues: they exist, have a redrive policy to an existing DLQ with maxReceiveCount
 	// above every max_attempts, and a visibility timeout that suits the worker.
-	q := sqs.NewFromConfig(awsCfg)
+	q := sqsqueue.NewClient(awsCfg)
 	if len(cfg.Sources) == 0 {
 		add(engine.Pos{File: "config", Line: 1, Col: 1}, engine.Warning, "no-queue", "no queue is configured (queue_url or sources): nothing to check on SQS")
 	}
@@ -98,30 +86,25 @@ func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cf
 			add(p, engine.Error, "queue-missing", "queue %s: %v", src.QueueURL, err)
 			continue
 		}
-		cctx, cancel := call()
-		out, err := q.GetQueueAttributes(cctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
-		cancel()
+		attrs, err := sqsqueue.QueueAttributes(ctx, q, url, timeout)
 		if err != nil {
 			add(p, engine.Error, "queue-missing", "queue %s: %v", src.QueueURL, err)
 			continue
 		}
-		attrs := out.Attributes
-		if attrs["RedrivePolicy"] == "" {
+		if attrs.RedrivePolicy == "" {
 			add(p, engine.Error, "queue-no-redrive", "queue %s has no redrive policy: messages that fail for ever are never parked (give it a DLQ with maxReceiveCount above %d)", src.QueueURL, rs.MaxAttempts())
 		} else {
 			if _, err := sqsqueue.RedriveTarget(ctx, q, url, timeout); err != nil {
 				add(p, engine.Error, "queue-no-redrive", "queue %s: its dead-letter queue: %v", src.QueueURL, err)
 			}
-			var rp sqsqueue.RedrivePolicy
-			if err := json.Unmarshal([]byte(attrs["RedrivePolicy"]), &rp); err != nil {
+			if rp, err := attrs.Redrive(); err != nil {
 				add(p, engine.Error, "queue-no-redrive", "queue %s: unreadable redrive policy: %v", src.QueueURL, err)
 			} else if int(rp.MaxReceiveCount) <= rs.MaxAttempts() {
 				add(p, engine.Error, "queue-redrive-low", "queue %s: redrive maxReceiveCount %d must exceed the largest max_attempts in events.d (%d), or the queue dead-letters messages the worker still retries", src.QueueURL, int(rp.MaxReceiveCount), rs.MaxAttempts())
 			}
 		}
-		if vt, err := strconv.Atoi(attrs["VisibilityTimeout"]); err == nil {
-			vis := time.Duration(vt) * time.Second
+		if attrs.HasVisibility {
+			vis := attrs.VisibilityTimeout
 			switch {
 			case vis < 2*timeout:
 				add(p, engine.Error, "queue-visibility", "queue %s: visibility timeout %s is shorter than two AWS calls (call_timeout %s): messages would be delivered again while still being processed", src.QueueURL, vis, timeout)
@@ -145,14 +128,10 @@ func keyDescription(key []string) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-func tableKeyDescription(t *ddbtypes.TableDescription) string {
-	types := map[string]string{}
-	for _, d := range t.AttributeDefinitions {
-		types[aws.ToString(d.AttributeName)] = string(d.AttributeType)
-	}
+func tableKeyDescription(key []dynamotable.KeyElement) string {
 	var parts []string
-	for _, k := range t.KeySchema {
-		parts = append(parts, aws.ToString(k.AttributeName)+" "+string(k.KeyType)+" "+types[aws.ToString(k.AttributeName)])
+	for _, k := range key {
+		parts = append(parts, k.Name+" "+k.KeyType+" "+k.Type)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"eventproc/adapters/awsclient"
 	"eventproc/adapters/sqsqueue"
 )
@@ -49,7 +47,7 @@ func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc redrive: %v\n", err)
 		return 1
 	}
-	api := sqs.NewFromConfig(cfg)
+	api := sqsqueue.NewClient(cfg)
 	src, err := sqsqueue.ResolveURL(ctx, api, *queue, 0)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc redrive: %v\n", err)

@@ -15,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"eventproc/adapters/awsclient"
+	"eventproc/adapters/dynamotable"
 	"eventproc/config"
 	"eventproc/engine"
 	"eventproc/metrics"
@@ -91,7 +90,7 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	m.WatchWorker(w.Stats)
 	h.worker.Store(w)
-	db := dynamodb.NewFromConfig(awsCfg)
+	db := dynamotable.NewClient(awsCfg)
 	rules.checkTables = func(ctx context.Context, rs *engine.Ruleset) engine.Diagnostics {
 		return tableDiagnostics(ctx, db, rs, cfg.Rules, cfg.CallTimeout)
 	}

@@ -13,12 +13,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
 	"eventproc/config"
 	"eventproc/metrics"
@@ -107,8 +105,8 @@ func httpHandler(h *health, m *metrics.Metrics) http.Handler {
 // /readyz fails when one is unreachable, missing or forbidden even while no message
 // flows. A few requests a minute; they are counted with the others.
 type prober struct {
-	sqs     *sqs.Client
-	ddb     *dynamodb.Client
+	sqs     sqsqueue.API
+	ddb     dynamotable.API
 	queues  []string // as configured: URLs or names
 	urls    map[string]string
 	tables  func() []string
@@ -117,7 +115,7 @@ type prober struct {
 }
 
 func newProber(awsCfg aws.Config, cfg *config.Config, tables func() []string, log *slog.Logger) *prober {
-	p := &prober{sqs: sqs.NewFromConfig(awsCfg), ddb: dynamodb.NewFromConfig(awsCfg), tables: tables,
+	p := &prober{sqs: sqsqueue.NewClient(awsCfg), ddb: dynamotable.NewClient(awsCfg), tables: tables,
 		urls: map[string]string{}, timeout: cfg.CallTimeout, log: log}
 	for _, s := range cfg.Sources {
 		p.queues = append(p.queues, s.QueueURL)
@@ -156,10 +154,7 @@ func (p *prober) check(ctx context.Context) error {
 		}
 	}
 	for _, t := range p.tables() {
-		cctx, cancel := context.WithTimeout(ctx, p.timeout)
-		_, err := p.ddb.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(t)})
-		cancel()
-		if err != nil {
+		if err := dynamotable.Probe(ctx, p.ddb, t, p.timeout); err != nil {
 			pe = append(pe, probeFailure{"table " + t, err})
 		}
 	}
@@ -179,11 +174,7 @@ func (p *prober) queue(ctx context.Context, q string) (what string, err error) {
 		}
 		url, p.urls[q] = u, u
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	_, err = p.sqs.GetQueueAttributes(cctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameVisibilityTimeout}})
-	return "queue " + url, err
+	return "queue " + url, sqsqueue.Probe(ctx, p.sqs, url, p.timeout)
 }
 
 // probeFailure is a queue or table ("queue URL", "table NAME") that did not answer.

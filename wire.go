@@ -5,14 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
@@ -26,9 +21,9 @@ import (
 // engine; opts adjust the worker's configuration last. The benchmark builds its worker
 // here too.
 func newWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCfg aws.Config, log *slog.Logger, opts ...func(*worker.Config)) (*worker.Worker, error) {
-	awsCfg = withConnectionPool(awsCfg, 4*(cfg.Workers+len(cfg.Sources)*cfg.Sources[0].Concurrency))
-	sqsAPI := sqs.NewFromConfig(awsCfg)
-	ddbAPI := dynamodb.NewFromConfig(awsCfg)
+	awsCfg = withConnectionPool(awsCfg, connectionPool(cfg))
+	sqsAPI := sqsqueue.NewClient(awsCfg)
+	ddbAPI := dynamotable.NewClient(awsCfg)
 	var sources []worker.SourceConfig
 	visibility := cfg.VisibilityTimeout
 	for _, s := range cfg.Sources {
@@ -36,7 +31,7 @@ func newWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCf
 		if err != nil {
 			return nil, err
 		}
-		if vt, err := queueVisibility(ctx, sqsAPI, url, cfg.CallTimeout); err != nil {
+		if vt, err := sqsqueue.VisibilityTimeout(ctx, sqsAPI, url, cfg.CallTimeout); err != nil {
 			log.Warn("cannot read the queue's visibility timeout; using the configured one",
 				slog.String("queue", url), slog.String("error", err.Error()))
 		} else if vt != visibility {
@@ -76,20 +71,14 @@ func newWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCf
 	return w, nil
 }
 
-// queueVisibility reads a queue's default visibility timeout.
-func queueVisibility(ctx context.Context, api *sqs.Client, url string, timeout time.Duration) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	out, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameVisibilityTimeout}})
-	if err != nil {
-		return 0, fmt.Errorf("queue attributes: %w", err)
+// connectionPool is how many idle connections per endpoint the worker of cfg keeps:
+// four for each worker and each poller of every source.
+func connectionPool(cfg *config.Config) int {
+	pollers := 0
+	for _, s := range cfg.Sources {
+		pollers += s.Concurrency
 	}
-	secs, err := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameVisibilityTimeout)])
-	if err != nil {
-		return 0, fmt.Errorf("queue attributes: VisibilityTimeout: %w", err)
-	}
-	return time.Duration(secs) * time.Second, nil
+	return 4 * (cfg.Workers + pollers)
 }
 
 // withConnectionPool keeps up to idle connections per endpoint open: the worker makes

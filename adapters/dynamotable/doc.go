@@ -1,5 +1,7 @@
 // Package dynamotable connects the worker to Amazon DynamoDB: Table is a worker.Sink,
-// Provision creates the tables that events.d writes to, and Count summarises a table.
+// Provision creates the tables that events.d writes to (given as a Spec), Describe and
+// Probe inspect a table, and Count summarises one. NewClient builds the client from an
+// aws.Config; no other package calls DynamoDB.
 //
 // Table writes in one of two modes. BatchUpsert, the default, sends BatchWriteItem
 // calls of up to 25 items and retries the UnprocessedItems with a short, capped backoff;

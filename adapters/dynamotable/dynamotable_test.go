@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"eventproc/adapters/awstest"
-	"eventproc/engine"
 	"eventproc/worker"
 	"eventproc/worker/workertest"
 )
@@ -64,7 +63,7 @@ func TestProvision(t *testing.T) {
 	e := awstest.Shared(t)
 	c := e.DynamoDBClient()
 	ctx := context.Background()
-	tbl := engine.Table{Name: awstest.UniqueName("prov"), Key: []string{"pk", "sk"}}
+	tbl := Spec{Name: awstest.UniqueName("prov"), Key: []string{"pk", "sk"}}
 	t.Cleanup(func() { c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tbl.Name)}) })
 	created, err := Provision(ctx, c, tbl)
 	if err != nil || !created {
@@ -82,11 +81,11 @@ func TestProvision(t *testing.T) {
 		out.Table.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
 		t.Errorf("table = %s, billing %+v", out.Table.TableStatus, out.Table.BillingModeSummary)
 	}
-	_, err = Provision(ctx, c, engine.Table{Name: tbl.Name, Key: []string{"pk"}})
+	_, err = Provision(ctx, c, Spec{Name: tbl.Name, Key: []string{"pk"}})
 	if err == nil || !strings.Contains(err.Error(), "pk (HASH, S), sk (RANGE, S)") || !strings.Contains(err.Error(), "needs pk (HASH, S)") {
 		t.Errorf("Provision with another key schema: %v", err)
 	}
-	if _, err := Provision(ctx, c, engine.Table{Name: "x"}); err == nil {
+	if _, err := Provision(ctx, c, Spec{Name: "x"}); err == nil {
 		t.Errorf("Provision without a key: no error")
 	}
 }
@@ -139,6 +138,7 @@ func TestOutagesAreRetryable(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRetryable(t, mode.String()+" on a stopped table", tbl.Put(context.Background(), items)[0])
+		checkRetryable(t, "probe of a stopped table", Probe(context.Background(), c, name, 700*time.Millisecond))
 		if err := e.DynamoDB.Start(); err != nil {
 			t.Fatal(err)
 		}

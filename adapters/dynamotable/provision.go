@@ -10,23 +10,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"eventproc/engine"
 )
+
+// Spec is a table as the rules need it: its name and its key attributes, strings, the
+// partition key first and the optional sort key second. (The caller converts its own
+// table type, such as engine.Table, to it.)
+type Spec struct {
+	Name string
+	Key  []string
+}
 
 // Provision creates table with string key attributes (the first the partition key, the
 // optional second the sort key), billed per request, and waits until it is active. A
 // table that exists is fine when its key schema is the same; otherwise the error names
 // both schemas. It reports whether it created the table.
-func Provision(ctx context.Context, api API, table engine.Table) (created bool, err error) {
+func Provision(ctx context.Context, api API, table Spec) (created bool, err error) {
 	if table.Name == "" || len(table.Key) == 0 || len(table.Key) > 2 {
 		return false, fmt.Errorf("provision table %q: key %v must have one or two attributes", table.Name, table.Key)
 	}
 	want := keySchema(table.Key)
-	desc, err := describe(ctx, api, table.Name)
-	var missing *types.ResourceNotFoundException
+	desc, err := describe(ctx, api, table.Name, defaultCallTimeout)
 	switch {
-	case errors.As(err, &missing):
+	case IsMissing(err):
 		in := &dynamodb.CreateTableInput{
 			TableName:   aws.String(table.Name),
 			BillingMode: types.BillingModePayPerRequest,
@@ -64,16 +69,6 @@ func Provision(ctx context.Context, api API, table engine.Table) (created bool, 
 		return created, classify(fmt.Errorf("wait for table %s: %w", table.Name, err))
 	}
 	return created, nil
-}
-
-func describe(ctx context.Context, api API, name string) (*types.TableDescription, error) {
-	cctx, cancel := context.WithTimeout(ctx, defaultCallTimeout)
-	defer cancel()
-	out, err := api.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-	if err != nil {
-		return nil, classify(fmt.Errorf("describe table %s: %w", name, err))
-	}
-	return out.Table, nil
 }
 
 func keySchema(key []string) []types.KeySchemaElement {

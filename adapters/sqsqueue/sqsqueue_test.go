@@ -250,4 +250,7 @@ func TestOutagesAreRetryable(t *testing.T) {
 	checkRetryable(t, "receive from a stopped queue", err)
 	_, err = src.SetVisibility(context.Background(), []worker.Visibility{{Message: m}})
 	checkRetryable(t, "set visibility on a stopped queue", err)
+	checkRetryable(t, "probe of a stopped queue", Probe(context.Background(), c, q.URL, 700*time.Millisecond))
+	_, err = VisibilityTimeout(context.Background(), c, q.URL, 700*time.Millisecond)
+	checkRetryable(t, "visibility timeout of a stopped queue", err)
 }
