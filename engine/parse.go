@@ -117,19 +117,7 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 		}
 	}
 	if kv, ok := m["type"]; ok && kv.valid {
-		if s, ok := f.str(kv.v, what+".type"); ok {
-			if !contains(fieldTypes, s) {
-				msg := fmt.Sprintf("unknown field type %q (one of %s)", s, strings.Join(fieldTypes, ", "))
-				if sg := suggest(s, fieldTypes); sg != "" {
-					msg += fmt.Sprintf("; did you mean %q?", sg)
-				}
-				f.errorf(kv.v, "unknown-type", "%s", msg)
-				delete(fs.at, "type")
-				fs.badType = true
-			} else {
-				fs.typ = s
-			}
-		}
+		f.parseFieldType(fs, kv.v, what)
 	}
 	if kv, ok := m["required"]; ok && kv.valid {
 		fs.required, _ = f.boolean(kv.v, what+".required")
@@ -143,49 +131,11 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 	if kv, ok := m["format"]; ok && kv.valid {
 		fs.format, _ = f.str(kv.v, what+".format")
 	}
-	num := func(key string) *float64 {
-		if kv, ok := m[key]; ok && kv.valid {
-			if v, ok := f.number(kv.v, what+"."+key); ok {
-				return &v
-			}
-		}
-		return nil
-	}
-	fs.min, fs.max, fs.gt, fs.lt = num("min"), num("max"), num("gt"), num("lt")
-	length := func(key string) *int64 {
-		if kv, ok := m[key]; ok && kv.valid {
-			if v, ok := f.integer(kv.v, what+"."+key); ok {
-				if v < 0 {
-					f.errorf(kv.v, "invalid-value", "%s.%s must not be negative", what, key)
-					return nil
-				}
-				return &v
-			}
-		}
-		return nil
-	}
-	fs.minLen, fs.maxLen = length("min_length"), length("max_length")
+	fs.min, fs.max = f.bound(m, what, "min"), f.bound(m, what, "max")
+	fs.gt, fs.lt = f.bound(m, what, "gt"), f.bound(m, what, "lt")
+	fs.minLen, fs.maxLen = f.length(m, what, "min_length"), f.length(m, what, "max_length")
 	if kv, ok := m["enum"]; ok && kv.valid {
-		if kv.v.Kind != yaml.SequenceNode || len(kv.v.Content) == 0 {
-			f.errorf(kv.v, "wrong-type", "%s.enum must be a non-empty list", what)
-		} else {
-			for _, c := range kv.v.Content {
-				switch {
-				case c.Kind == yaml.ScalarNode && c.Tag == "!!int":
-					if v, ok := f.integer(c, what+".enum item"); ok {
-						fs.enum = append(fs.enum, v)
-					}
-				case c.Kind == yaml.ScalarNode && c.Tag == "!!float":
-					if v, ok := f.number(c, what+".enum item"); ok {
-						fs.enum = append(fs.enum, v)
-					}
-				case c.Kind == yaml.ScalarNode && c.Tag == "!!str":
-					fs.enum = append(fs.enum, c.Value)
-				default:
-					f.errorf(c, "wrong-type", "%s.enum items must be strings or numbers, not %s", what, kindName(c))
-				}
-			}
-		}
+		fs.enum = f.parseEnum(kv.v, what)
 	}
 	if kv, ok := m["fields"]; ok && kv.valid {
 		fs.fields = f.parseFields(kv.v, what+".fields", partial)
@@ -201,6 +151,78 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 		fs.items = f.parseField(kv.v, what+".items", partial)
 	}
 	return fs
+}
+
+// parseFieldType reads a field's type, reporting an unknown one (and marking the
+// field, so that nothing which depends on its type is reported).
+func (f *srcFile) parseFieldType(fs *fieldSpec, n *yaml.Node, what string) {
+	s, ok := f.str(n, what+".type")
+	if !ok {
+		return
+	}
+	if contains(fieldTypes, s) {
+		fs.typ = s
+		return
+	}
+	msg := fmt.Sprintf("unknown field type %q (one of %s)", s, strings.Join(fieldTypes, ", "))
+	if sg := suggest(s, fieldTypes); sg != "" {
+		msg += fmt.Sprintf("; did you mean %q?", sg)
+	}
+	f.errorf(n, "unknown-type", "%s", msg)
+	delete(fs.at, "type")
+	fs.badType = true
+}
+
+// bound reads the numeric constraint key (min, max, gt, lt) of a field, nil when unset
+// or not a number.
+func (f *srcFile) bound(m map[string]keyval, what, key string) *float64 {
+	if kv, ok := m[key]; ok && kv.valid {
+		if v, ok := f.number(kv.v, what+"."+key); ok {
+			return &v
+		}
+	}
+	return nil
+}
+
+// length reads the length constraint key (min_length, max_length) of a field, nil
+// when unset, not an integer, or negative.
+func (f *srcFile) length(m map[string]keyval, what, key string) *int64 {
+	if kv, ok := m[key]; ok && kv.valid {
+		if v, ok := f.integer(kv.v, what+"."+key); ok {
+			if v < 0 {
+				f.errorf(kv.v, "invalid-value", "%s.%s must not be negative", what, key)
+				return nil
+			}
+			return &v
+		}
+	}
+	return nil
+}
+
+// parseEnum reads a field's enum: a non-empty list of strings and numbers.
+func (f *srcFile) parseEnum(n *yaml.Node, what string) []any {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		f.errorf(n, "wrong-type", "%s.enum must be a non-empty list", what)
+		return nil
+	}
+	var out []any
+	for _, c := range n.Content {
+		switch {
+		case c.Kind == yaml.ScalarNode && c.Tag == "!!int":
+			if v, ok := f.integer(c, what+".enum item"); ok {
+				out = append(out, v)
+			}
+		case c.Kind == yaml.ScalarNode && c.Tag == "!!float":
+			if v, ok := f.number(c, what+".enum item"); ok {
+				out = append(out, v)
+			}
+		case c.Kind == yaml.ScalarNode && c.Tag == "!!str":
+			out = append(out, c.Value)
+		default:
+			f.errorf(c, "wrong-type", "%s.enum items must be strings or numbers, not %s", what, kindName(c))
+		}
+	}
+	return out
 }
 
 var ruleKeys = []string{"id", "expr", "message", "message_expr", "field", "severity", "description"}
