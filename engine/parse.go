@@ -234,56 +234,63 @@ func (f *srcFile) parseRules(n *yaml.Node, what string) []*ruleSpec {
 	}
 	var out []*ruleSpec
 	for i, rn := range n.Content {
-		w := fmt.Sprintf("%s[%d]", what, i)
-		m := f.mapping(rn, w, ruleKeys, []string{"id", "expr"})
-		if rn.Kind != yaml.MappingNode {
-			continue
+		if r := f.parseRule(rn, fmt.Sprintf("%s[%d]", what, i)); r != nil {
+			out = append(out, r)
 		}
-		r := &ruleSpec{file: f, node: rn, severity: Error}
-		if kv, ok := m["id"]; ok && kv.valid {
-			if s, ok := f.str(kv.v, w+".id"); ok {
-				if !ruleIDRE.MatchString(s) {
-					f.errorf(kv.v, "invalid-name", "rule id %q must be letters, digits, '.', '-' or '_'", s)
-				}
-				r.id, r.idNode = s, kv.v
-			}
-		}
-		if kv, ok := m["expr"]; ok && kv.valid {
-			r.expr, _ = f.expr(kv.v, w+".expr")
-			r.exprNode = kv.v
-		}
-		if kv, ok := m["message"]; ok && kv.valid {
-			r.message, _ = f.str(kv.v, w+".message")
-			r.msgNode = kv.v
-		}
-		if kv, ok := m["message_expr"]; ok && kv.valid {
-			if r.msgNode != nil {
-				f.errorf(kv.k, "conflicting-keys", "%s has both message and message_expr; keep one", w)
-			}
-			r.messageExpr, _ = f.expr(kv.v, w+".message_expr")
-			r.msgNode = kv.v
-		}
-		if kv, ok := m["field"]; ok && kv.valid {
-			r.field, _ = f.str(kv.v, w+".field")
-			r.fieldNode = kv.v
-		}
-		if kv, ok := m["severity"]; ok && kv.valid {
-			if s, ok := f.str(kv.v, w+".severity"); ok {
-				switch s {
-				case "error":
-				case "warning":
-					r.severity = Warning
-				default:
-					f.errorf(kv.v, "invalid-value", "%s.severity must be error or warning, not %q", w, s)
-				}
-			}
-		}
-		if r.idNode == nil || r.exprNode == nil {
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
+}
+
+// parseRule reads one rule, w naming it in diagnostics. It returns nil for a rule
+// without an id or an expression (reported).
+func (f *srcFile) parseRule(rn *yaml.Node, w string) *ruleSpec {
+	m := f.mapping(rn, w, ruleKeys, []string{"id", "expr"})
+	if rn.Kind != yaml.MappingNode {
+		return nil
+	}
+	r := &ruleSpec{file: f, node: rn, severity: Error}
+	if kv, ok := m["id"]; ok && kv.valid {
+		if s, ok := f.str(kv.v, w+".id"); ok {
+			if !ruleIDRE.MatchString(s) {
+				f.errorf(kv.v, "invalid-name", "rule id %q must be letters, digits, '.', '-' or '_'", s)
+			}
+			r.id, r.idNode = s, kv.v
+		}
+	}
+	if kv, ok := m["expr"]; ok && kv.valid {
+		r.expr, _ = f.expr(kv.v, w+".expr")
+		r.exprNode = kv.v
+	}
+	if kv, ok := m["message"]; ok && kv.valid {
+		r.message, _ = f.str(kv.v, w+".message")
+		r.msgNode = kv.v
+	}
+	if kv, ok := m["message_expr"]; ok && kv.valid {
+		if r.msgNode != nil {
+			f.errorf(kv.k, "conflicting-keys", "%s has both message and message_expr; keep one", w)
+		}
+		r.messageExpr, _ = f.expr(kv.v, w+".message_expr")
+		r.msgNode = kv.v
+	}
+	if kv, ok := m["field"]; ok && kv.valid {
+		r.field, _ = f.str(kv.v, w+".field")
+		r.fieldNode = kv.v
+	}
+	if kv, ok := m["severity"]; ok && kv.valid {
+		if s, ok := f.str(kv.v, w+".severity"); ok {
+			switch s {
+			case "error":
+			case "warning":
+				r.severity = Warning
+			default:
+				f.errorf(kv.v, "invalid-value", "%s.severity must be error or warning, not %q", w, s)
+			}
+		}
+	}
+	if r.idNode == nil || r.exprNode == nil {
+		return nil
+	}
+	return r
 }
 
 var ruleIDRE = regexp.MustCompile(`^[A-Za-z0-9_.\-\[\]]+$`)
@@ -504,47 +511,60 @@ func (l *loader) parseType(f *srcFile, root *yaml.Node, m map[string]keyval) {
 	}
 	t.compat = compatNone
 	if kv, ok := m["compatibility"]; ok {
-		if s, ok := f.str(kv.v, "compatibility"); ok {
-			if contains(compatModes, s) {
-				t.compat, t.compatNode = s, kv.v
-			} else {
-				msg := fmt.Sprintf("compatibility must be one of %s, not %q", strings.Join(compatModes, ", "), s)
-				if sg := suggest(s, compatModes); sg != "" {
-					msg += fmt.Sprintf("; did you mean %q?", sg)
-				}
-				f.errorf(kv.v, "invalid-value", "%s", msg)
-			}
-		}
+		f.parseCompat(t, kv.v)
 	}
 	kv, ok := m["versions"]
 	if !ok {
 		f.errorf(root, "missing-key", "event type %q declares no versions", name)
 	}
 	for _, vkv := range f.entries(kv.v, "versions") {
-		w := "versions." + vkv.key
-		vm := f.mapping(vkv.v, w, versionKeys, nil)
-		v := &versionSpec{name: vkv.key, typ: t, file: f, key: vkv.k, node: vkv.v}
-		if e, ok := vm["extends"]; ok && e.valid {
-			v.extends, _ = f.str(e.v, w+".extends")
-			v.extendsNode = e.v
-		} else if _, ok := vm["fields"]; !ok && vkv.v.Kind == yaml.MappingNode {
-			f.errorf(vkv.v, "missing-key", "%s declares neither fields nor extends", w)
-		}
-		if e, ok := vm["description"]; ok && e.valid {
-			v.description, _ = f.str(e.v, w+".description")
-		}
-		if e, ok := vm["fields"]; ok && e.valid {
-			v.fields = f.parseFields(e.v, w+".fields", v.extends != "")
-		}
-		if e, ok := vm["variables"]; ok && e.valid {
-			v.variables = f.parseExprs(e.v, w+".variables")
-		}
-		if e, ok := vm["rules"]; ok && e.valid {
-			v.rules = f.parseRules(e.v, w+".rules")
-		}
-		t.versions = append(t.versions, v)
+		t.versions = append(t.versions, f.parseVersion(t, vkv))
 	}
 	l.types = append(l.types, t)
+}
+
+// parseCompat reads a type's compatibility mode.
+func (f *srcFile) parseCompat(t *typeSpec, n *yaml.Node) {
+	s, ok := f.str(n, "compatibility")
+	if !ok {
+		return
+	}
+	if contains(compatModes, s) {
+		t.compat, t.compatNode = s, n
+		return
+	}
+	msg := fmt.Sprintf("compatibility must be one of %s, not %q", strings.Join(compatModes, ", "), s)
+	if sg := suggest(s, compatModes); sg != "" {
+		msg += fmt.Sprintf("; did you mean %q?", sg)
+	}
+	f.errorf(n, "invalid-value", "%s", msg)
+}
+
+// parseVersion reads one entry of a type's versions: its fields (an override of its
+// parent's when it extends one), variables and rules.
+func (f *srcFile) parseVersion(t *typeSpec, vkv keyval) *versionSpec {
+	w := "versions." + vkv.key
+	vm := f.mapping(vkv.v, w, versionKeys, nil)
+	v := &versionSpec{name: vkv.key, typ: t, file: f, key: vkv.k, node: vkv.v}
+	if e, ok := vm["extends"]; ok && e.valid {
+		v.extends, _ = f.str(e.v, w+".extends")
+		v.extendsNode = e.v
+	} else if _, ok := vm["fields"]; !ok && vkv.v.Kind == yaml.MappingNode {
+		f.errorf(vkv.v, "missing-key", "%s declares neither fields nor extends", w)
+	}
+	if e, ok := vm["description"]; ok && e.valid {
+		v.description, _ = f.str(e.v, w+".description")
+	}
+	if e, ok := vm["fields"]; ok && e.valid {
+		v.fields = f.parseFields(e.v, w+".fields", v.extends != "")
+	}
+	if e, ok := vm["variables"]; ok && e.valid {
+		v.variables = f.parseExprs(e.v, w+".variables")
+	}
+	if e, ok := vm["rules"]; ok && e.valid {
+		v.rules = f.parseRules(e.v, w+".rules")
+	}
+	return v
 }
 
 var typeNameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)

@@ -153,36 +153,11 @@ func (f *srcFile) caseInput(c *caseSpec, base *yaml.Node, cm map[string]keyval, 
 		f.errorf(cm["name"].k, "missing-key", "%s needs raw, event, or a suite base", w)
 		return false
 	}
-	if hasSet {
-		for _, e := range f.entries(set.v, w+".set") {
-			val, err := yamlValue(e.v)
-			if err != nil {
-				f.errorf(e.v, "invalid-value", "%s.set.%s: %v", w, e.key, err)
-				return false
-			}
-			if err := setPath(&doc, strings.Split(e.key, "."), val); err != nil {
-				f.errorf(e.k, "invalid-value", "%s.set: %s: %v", w, e.key, err)
-				return false
-			}
-			c.edits = append(c.edits, &caseEdit{path: e.key, node: e.k, value: e.v})
-		}
+	if hasSet && !f.caseSet(c, &doc, set.v, w) {
+		return false
 	}
-	if hasUnset {
-		if unset.v.Kind != yaml.SequenceNode {
-			f.errorf(unset.v, "wrong-type", "%s.unset must be a list, not %s", w, kindName(unset.v))
-			return false
-		}
-		for _, item := range unset.v.Content {
-			p, ok := f.str(item, w+".unset item")
-			if !ok {
-				return false
-			}
-			if !unsetPath(doc, strings.Split(p, ".")) {
-				f.errorf(item, "invalid-value", "%s.unset: %s is not in the message", w, p)
-				return false
-			}
-			c.edits = append(c.edits, &caseEdit{path: p, node: item})
-		}
+	if hasUnset && !f.caseUnset(c, doc, unset.v, w) {
+		return false
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -192,6 +167,43 @@ func (f *srcFile) caseInput(c *caseSpec, base *yaml.Node, cm map[string]keyval, 
 		return false
 	}
 	c.input, c.doc = strings.TrimSuffix(buf.String(), "\n"), doc
+	return true
+}
+
+// caseSet applies a case's set: each dotted path of n gets its value in *doc.
+func (f *srcFile) caseSet(c *caseSpec, doc *any, n *yaml.Node, w string) bool {
+	for _, e := range f.entries(n, w+".set") {
+		val, err := yamlValue(e.v)
+		if err != nil {
+			f.errorf(e.v, "invalid-value", "%s.set.%s: %v", w, e.key, err)
+			return false
+		}
+		if err := setPath(doc, strings.Split(e.key, "."), val); err != nil {
+			f.errorf(e.k, "invalid-value", "%s.set: %s: %v", w, e.key, err)
+			return false
+		}
+		c.edits = append(c.edits, &caseEdit{path: e.key, node: e.k, value: e.v})
+	}
+	return true
+}
+
+// caseUnset applies a case's unset: each dotted path listed in n is removed from doc.
+func (f *srcFile) caseUnset(c *caseSpec, doc any, n *yaml.Node, w string) bool {
+	if n.Kind != yaml.SequenceNode {
+		f.errorf(n, "wrong-type", "%s.unset must be a list, not %s", w, kindName(n))
+		return false
+	}
+	for _, item := range n.Content {
+		p, ok := f.str(item, w+".unset item")
+		if !ok {
+			return false
+		}
+		if !unsetPath(doc, strings.Split(p, ".")) {
+			f.errorf(item, "invalid-value", "%s.unset: %s is not in the message", w, p)
+			return false
+		}
+		c.edits = append(c.edits, &caseEdit{path: p, node: item})
+	}
 	return true
 }
 
