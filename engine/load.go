@@ -721,24 +721,8 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versio
 		return
 	}
 	visiting[v] = true
-	var parent *versionSpec
-	for _, p := range siblings {
-		if p.name == v.extends && p != v {
-			parent = p
-		}
-	}
+	parent := extendsParent(ts, v, siblings)
 	if parent == nil {
-		msg := fmt.Sprintf("version %q extends %q, which is not a version of %q", v.name, v.extends, ts.name)
-		var names []string
-		for _, p := range siblings {
-			if p != v {
-				names = append(names, p.name)
-			}
-		}
-		if s := suggest(v.extends, names); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		v.file.errorf(v.extendsNode, "extends-unknown", "%s", msg)
 		v.resolved, v.broken = true, true
 		return
 	}
@@ -749,23 +733,51 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versio
 	v.rules = mergeRules(parent.rules, v.rules)
 	v.resolved = true
 	// A field that is still untyped after the merge was not declared in the parent.
-	var untyped func(f *fieldSpec, what string)
-	untyped = func(f *fieldSpec, what string) {
-		if f.typ == "" {
-			if !f.badType {
-				f.file.errorf(f.node, "missing-key", "%s is new in %q and needs a type", what, v.name)
-			}
-			f.typ = "invalid"
-		}
-		for _, c := range f.fields {
-			untyped(c, what+"."+c.name)
-		}
-		if f.items != nil {
-			untyped(f.items, what+".items")
+	for _, f := range v.fields {
+		checkTyped(v, f, "fields."+f.name)
+	}
+}
+
+// extendsParent finds the version v extends among every version of its type
+// (siblings), or reports that there is none.
+func extendsParent(ts *typeSpec, v *versionSpec, siblings []*versionSpec) *versionSpec {
+	var parent *versionSpec
+	for _, p := range siblings {
+		if p.name == v.extends && p != v {
+			parent = p
 		}
 	}
-	for _, f := range v.fields {
-		untyped(f, "fields."+f.name)
+	if parent != nil {
+		return parent
+	}
+	msg := fmt.Sprintf("version %q extends %q, which is not a version of %q", v.name, v.extends, ts.name)
+	var names []string
+	for _, p := range siblings {
+		if p != v {
+			names = append(names, p.name)
+		}
+	}
+	if s := suggest(v.extends, names); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	v.file.errorf(v.extendsNode, "extends-unknown", "%s", msg)
+	return nil
+}
+
+// checkTyped reports each field of f (f included) that has no type after v's merge
+// with its parent: it is new in v, and a new field needs a type.
+func checkTyped(v *versionSpec, f *fieldSpec, what string) {
+	if f.typ == "" {
+		if !f.badType {
+			f.file.errorf(f.node, "missing-key", "%s is new in %q and needs a type", what, v.name)
+		}
+		f.typ = "invalid"
+	}
+	for _, c := range f.fields {
+		checkTyped(v, c, what+"."+c.name)
+	}
+	if f.items != nil {
+		checkTyped(v, f.items, what+".items")
 	}
 }
 

@@ -221,33 +221,12 @@ func (f *srcFile) parseExpect(n *yaml.Node, w string) (expectation, bool) {
 	if kv, has := m["valid"]; has && kv.valid {
 		e.valid, _ = f.boolean(kv.v, w+".valid")
 	}
-	readList := func(key string) []expectedViolation {
-		kv, has := m[key]
-		if !has || !kv.valid {
-			return nil
-		}
-		if kv.v.Kind != yaml.SequenceNode {
-			f.errorf(kv.v, "wrong-type", "%s.%s must be a list", w, key)
-			ok = false
-			return nil
-		}
-		out := []expectedViolation{}
-		for _, item := range kv.v.Content {
-			im := f.mapping(item, w+"."+key+" item", []string{"rule", "field"}, []string{"rule"})
-			var x expectedViolation
-			if r, has := im["rule"]; has && r.valid {
-				x.rule, _ = f.str(r.v, "rule")
-			}
-			if r, has := im["field"]; has && r.valid {
-				x.field, _ = f.str(r.v, "field")
-			}
-			out = append(out, x)
-		}
-		return out
-	}
-	e.violations = readList("violations")
+	var listOK bool
+	e.violations, listOK = f.expectedViolations(m, w, "violations")
+	ok = ok && listOK
 	if _, has := m["warnings"]; has {
-		e.warnings, e.checkWarn = readList("warnings"), true
+		e.warnings, listOK = f.expectedViolations(m, w, "warnings")
+		e.checkWarn, ok = true, ok && listOK
 	}
 	if kv, has := m["error"]; has && kv.valid {
 		if s, good := f.str(kv.v, w+".error"); good {
@@ -267,6 +246,32 @@ func (f *srcFile) parseExpect(n *yaml.Node, w string) (expectation, bool) {
 		ok = false
 	}
 	return e, ok
+}
+
+// expectedViolations reads the list of violations (or warnings) under key of an
+// expect mapping m: nil when there is none, false when it is not a list.
+func (f *srcFile) expectedViolations(m map[string]keyval, w, key string) ([]expectedViolation, bool) {
+	kv, has := m[key]
+	if !has || !kv.valid {
+		return nil, true
+	}
+	if kv.v.Kind != yaml.SequenceNode {
+		f.errorf(kv.v, "wrong-type", "%s.%s must be a list", w, key)
+		return nil, false
+	}
+	out := []expectedViolation{}
+	for _, item := range kv.v.Content {
+		im := f.mapping(item, w+"."+key+" item", []string{"rule", "field"}, []string{"rule"})
+		var x expectedViolation
+		if r, has := im["rule"]; has && r.valid {
+			x.rule, _ = f.str(r.v, "rule")
+		}
+		if r, has := im["field"]; has && r.valid {
+			x.field, _ = f.str(r.v, "field")
+		}
+		out = append(out, x)
+	}
+	return out, true
 }
 
 // buildSuites keeps the suites written in the selected envelope; a suite that names
