@@ -119,95 +119,121 @@ func compareFields(old, cur []*fieldSpec, path string, v *versionSpec, out *[]co
 }
 
 func compareField(o, n *fieldSpec, p string, v *versionSpec, out *[]compatChange) {
-	add := func(key string, back, fwd bool, format string, args ...any) {
-		*out = append(*out, compatChange{node: n.where(key), file: n.file, backward: back, forward: fwd,
-			msg: p + ": " + fmt.Sprintf(format, args...)})
-	}
+	d := fieldDiff{n: n, p: p, out: out}
 	if !typeKnown(o.typ) || !typeKnown(n.typ) {
 		return // a missing or unknown type is reported where it is written
 	}
 	if o.typ != n.typ {
-		add("type", true, true, "type changes from %s to %s", o.typ, n.typ)
+		d.add("type", true, true, "type changes from %s to %s", o.typ, n.typ)
 		return
 	}
 	switch {
 	case !o.required && n.required:
-		add("required", true, false, "becomes required")
+		d.add("required", true, false, "becomes required")
 	case o.required && !n.required:
-		add("required", false, true, "is no longer required")
+		d.add("required", false, true, "is no longer required")
 	}
-	lower := func(key string, a, b *float64) { // a lower bound: raising it tightens
-		switch {
-		case a == nil && b != nil:
-			add(key, true, false, "gains %s %s", key, fmtNum(*b))
-		case a != nil && b == nil:
-			add(key, false, true, "loses %s %s", key, fmtNum(*a))
-		case a != nil && *b > *a:
-			add(key, true, false, "%s rises from %s to %s", key, fmtNum(*a), fmtNum(*b))
-		case a != nil && *b < *a:
-			add(key, false, true, "%s falls from %s to %s", key, fmtNum(*a), fmtNum(*b))
-		}
-	}
-	upper := func(key string, a, b *float64) { // an upper bound: lowering it tightens
-		switch {
-		case a == nil && b != nil:
-			add(key, true, false, "gains %s %s", key, fmtNum(*b))
-		case a != nil && b == nil:
-			add(key, false, true, "loses %s %s", key, fmtNum(*a))
-		case a != nil && *b < *a:
-			add(key, true, false, "%s falls from %s to %s", key, fmtNum(*a), fmtNum(*b))
-		case a != nil && *b > *a:
-			add(key, false, true, "%s rises from %s to %s", key, fmtNum(*a), fmtNum(*b))
-		}
-	}
-	f64 := func(x *int64) *float64 {
-		if x == nil {
-			return nil
-		}
-		f := float64(*x)
-		return &f
-	}
-	lower("min", o.min, n.min)
-	lower("gt", o.gt, n.gt)
-	lower("min_length", f64(o.minLen), f64(n.minLen))
-	upper("max", o.max, n.max)
-	upper("lt", o.lt, n.lt)
-	upper("max_length", f64(o.maxLen), f64(n.maxLen))
-	exact := func(key, a, b string) {
-		switch {
-		case a == b:
-		case a == "":
-			add(key, true, false, "gains %s %q", key, b)
-		case b == "":
-			add(key, false, true, "loses %s %q", key, a)
-		default:
-			add(key, true, true, "%s changes from %q to %q", key, a, b)
-		}
-	}
-	exact("pattern", o.pattern, n.pattern)
-	exact("format", o.format, n.format)
-	if len(o.enum) > 0 || len(n.enum) > 0 {
-		removed, added := setDiff(o.enum, n.enum), setDiff(n.enum, o.enum)
-		switch {
-		case len(o.enum) == 0:
-			add("enum", true, false, "gains an enum %v", n.enum)
-		case len(n.enum) == 0:
-			add("enum", false, true, "loses its enum %v", o.enum)
-		default:
-			if len(removed) > 0 {
-				add("enum", true, false, "enum narrows: %s no longer allowed", strings.Join(removed, ", "))
-			}
-			if len(added) > 0 {
-				add("enum", false, true, "enum widens: %s newly allowed", strings.Join(added, ", "))
-			}
-		}
-	}
+	d.lower("min", o.min, n.min)
+	d.lower("gt", o.gt, n.gt)
+	d.lower("min_length", f64(o.minLen), f64(n.minLen))
+	d.upper("max", o.max, n.max)
+	d.upper("lt", o.lt, n.lt)
+	d.upper("max_length", f64(o.maxLen), f64(n.maxLen))
+	d.exact("pattern", o.pattern, n.pattern)
+	d.exact("format", o.format, n.format)
+	d.enum(o.enum, n.enum)
 	if o.typ == typeObject {
 		compareFields(o.fields, n.fields, p, v, out)
 	}
 	if o.typ == typeList && o.items != nil && n.items != nil {
 		compareField(o.items, n.items, p+"[]", v, out)
 	}
+}
+
+// fieldDiff collects the changes between two declarations of the field at path p; n
+// is the newer one, whose keys the changes point at.
+type fieldDiff struct {
+	n   *fieldSpec
+	p   string
+	out *[]compatChange
+}
+
+// add records a change of key that breaks backward and/or forward compatibility.
+func (d fieldDiff) add(key string, back, fwd bool, format string, args ...any) {
+	*d.out = append(*d.out, compatChange{node: d.n.where(key), file: d.n.file, backward: back, forward: fwd,
+		msg: d.p + ": " + fmt.Sprintf(format, args...)})
+}
+
+// lower compares a lower bound: raising it tightens.
+func (d fieldDiff) lower(key string, a, b *float64) {
+	switch {
+	case a == nil && b != nil:
+		d.add(key, true, false, "gains %s %s", key, fmtNum(*b))
+	case a != nil && b == nil:
+		d.add(key, false, true, "loses %s %s", key, fmtNum(*a))
+	case a != nil && *b > *a:
+		d.add(key, true, false, "%s rises from %s to %s", key, fmtNum(*a), fmtNum(*b))
+	case a != nil && *b < *a:
+		d.add(key, false, true, "%s falls from %s to %s", key, fmtNum(*a), fmtNum(*b))
+	}
+}
+
+// upper compares an upper bound: lowering it tightens.
+func (d fieldDiff) upper(key string, a, b *float64) {
+	switch {
+	case a == nil && b != nil:
+		d.add(key, true, false, "gains %s %s", key, fmtNum(*b))
+	case a != nil && b == nil:
+		d.add(key, false, true, "loses %s %s", key, fmtNum(*a))
+	case a != nil && *b < *a:
+		d.add(key, true, false, "%s falls from %s to %s", key, fmtNum(*a), fmtNum(*b))
+	case a != nil && *b > *a:
+		d.add(key, false, true, "%s rises from %s to %s", key, fmtNum(*a), fmtNum(*b))
+	}
+}
+
+// exact compares a constraint that either side may lack and any change of which
+// breaks both ways.
+func (d fieldDiff) exact(key, a, b string) {
+	switch {
+	case a == b:
+	case a == "":
+		d.add(key, true, false, "gains %s %q", key, b)
+	case b == "":
+		d.add(key, false, true, "loses %s %q", key, a)
+	default:
+		d.add(key, true, true, "%s changes from %q to %q", key, a, b)
+	}
+}
+
+// enum compares enums: removing a value tightens, adding one loosens.
+func (d fieldDiff) enum(a, b []any) {
+	if len(a) == 0 && len(b) == 0 {
+		return
+	}
+	removed, added := setDiff(a, b), setDiff(b, a)
+	switch {
+	case len(a) == 0:
+		d.add("enum", true, false, "gains an enum %v", b)
+	case len(b) == 0:
+		d.add("enum", false, true, "loses its enum %v", a)
+	default:
+		if len(removed) > 0 {
+			d.add("enum", true, false, "enum narrows: %s no longer allowed", strings.Join(removed, ", "))
+		}
+		if len(added) > 0 {
+			d.add("enum", false, true, "enum widens: %s newly allowed", strings.Join(added, ", "))
+		}
+	}
+}
+
+// f64 widens an optional length to compare it as a bound.
+func f64(x *int64) *float64 {
+	if x == nil {
+		return nil
+	}
+	f := float64(*x)
+	return &f
 }
 
 func setDiff(a, b []any) []string {

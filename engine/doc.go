@@ -11,4 +11,54 @@
 //
 // The engine imports cel-go, the YAML library and the standard library only: no AWS,
 // no process configuration, no network.
+//
+// # Loading
+//
+// [Load] reads every YAML file of events.d into a model that keeps each value's
+// position (decoded from yaml.Node, never through map[string]any), and returns the
+// compiled [Ruleset] with every diagnostic, never just the first. The loader builds in
+// phases: the defaults, the envelope, every version's schema (resolving extends and
+// checking compatibility between versions), the CEL environment with the envelope's
+// variables and rules, then each version's variables, rules and persistence, the
+// tables, and the test suites. What a version inherits (through extends, or from the
+// defaults) is compiled again for each version; a problem in it is still reported
+// once, naming every version it was found for.
+//
+// # The CEL type provider
+//
+// Each declared object (the header, each version's body, nested objects) becomes a
+// CEL struct type served by a custom type provider, so body.totl or body.total + "x"
+// is a load-time error at its file:line:col: a CEL error inside an expression is
+// offset into file coordinates. Objects cannot be constructed in an expression, and
+// the environment has no I/O and no clock: the standard library, the string
+// extensions, optional values and eventproc's named checks.
+//
+// # Decoding
+//
+// A message body is decoded straight into records of its version's schema: no
+// intermediate maps, strings sliced from the body when they need no unescaping, and
+// records taken from pools. The decoder is strict: invalid UTF-8, control characters
+// in strings, trailing data, duplicate keys, nesting deeper than 64 levels and
+// messages over [MaxMessageBytes] are decode errors (outcome Invalid, with the byte
+// offset). A value of the wrong type for a declared field is a violation, not an
+// error, so the rest of the message is still checked.
+//
+// # Native constraint checks
+//
+// Short-hand constraints (min_length, gt, enum, pattern, format, …) run natively; each
+// one is also the CEL expression over self that defines it, compiled at load time and
+// proven equal to the native check by a test. CEL runs only for declared rules,
+// variables and persistence expressions; variables are evaluated lazily, at most once
+// per message. Rules run only on well-typed input: when a required field is missing, a
+// field has the wrong type or a max_length fails, no rule runs.
+//
+// # Cost limits
+//
+// Every program's cost is estimated at load time against the declared bounds
+// (max_length, and 1 MiB for anything unbounded) and refused over the limit
+// ([DefaultCostLimit], or defaults.cost_limit). Programs with comprehensions (all,
+// exists, map, …), whose work multiplies with the data, are also limited at run time.
+// Loop-free programs (a key, a comparison) run without a cost tracker: their work is
+// linear in a message the engine bounds, so the estimate already holds. Evaluation
+// takes a context, checked between rules.
 package engine

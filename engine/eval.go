@@ -129,98 +129,31 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 // MaxMessageBytes is the largest message body the engine accepts: SQS's own limit.
 const MaxMessageBytes = 1 << 20
 
+// evaluate runs the phases of Evaluate: check the message, decode and check the
+// header, look up the version, decode and check the body, run the rules, then build
+// the verdict.
 func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *Verdict) {
-	if len(body) > MaxMessageBytes {
-		v.Outcome, v.Err = Invalid, &DecodeError{Offset: MaxMessageBytes, Reason: "message larger than 1 MiB"}
+	if err := checkMessage(body); err != nil {
+		v.Outcome, v.Err = Invalid, err
 		return
 	}
-	if !utf8.ValidString(body) {
-		i := 0
-		for i < len(body) {
-			r, n := utf8.DecodeRuneInString(body[i:])
-			if r == utf8.RuneError && n <= 1 {
-				break
-			}
-			i += n
-		}
-		v.Outcome, v.Err = Invalid, &DecodeError{Offset: i, Reason: "invalid UTF-8"}
-		return
-	}
-	env := rs.env
-	s.d = decoder{src: body, out: s, keys: s.d.keys, index: s.d.index}
-	s.header = env.header.get()
-	start, end, err := s.d.top(env, s.header)
+	start, end, err := rs.decodeHeader(body, s, v)
 	if err != nil {
 		v.Outcome, v.Err = Invalid, err
 		return
 	}
-	hv := s.header.vals
-	if x := &hv[env.typeIdx]; x.k == kString {
-		v.EventType = x.s
-	}
-	if x := &hv[env.versionIdx]; x.k == kString {
-		v.Version = x.s
-	}
-	if x := &hv[env.idIdx]; x.k == kString {
-		v.EventID = x.s
-	}
-	s.checkObject(env.header, s.header)
-	switch {
-	case start < 0:
-		s.structural = true
-		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
-	case strings.HasPrefix(body[start:end], "null"):
-		s.structural = true
-		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
-		start = -1
-	case body[start] != '{':
-		s.structural = true
-		s.violations = append(s.violations, Violation{Rule: "body.type", Field: "body", Message: "must be an object"})
-		start = -1
-	}
 	headerOK := !s.structural
-
-	var ver *version
-	if v.EventType != "" && v.Version != "" {
-		if t := rs.types[v.EventType]; t == nil {
-			v.Err = &UnknownTypeError{EventType: v.EventType}
-		} else if ver = t.versions[v.Version]; ver == nil {
-			v.Err = &UnknownTypeError{EventType: v.EventType, Version: v.Version}
-		} else {
-			v.Retry = ver.retry
-		}
-	}
+	ver := rs.lookupVersion(v)
 	if ver != nil && start >= 0 {
-		s.bodySchema = ver.body
-		s.body = ver.body.get()
-		s.d.i, s.d.depth = start, 1
-		s.d.src = body[:end]
-		if err := s.d.object(ver.body, s.body, nil); err != nil {
+		if err := s.decodeBody(body, start, end, ver); err != nil {
 			v.Outcome, v.Err = Invalid, err
 			return
 		}
-		s.checkObject(ver.body, s.body)
-		s.ver = ver
 	}
 	// Rules assume well-typed input: they run only when no field is missing or of the
 	// wrong type.
-	if headerOK && !s.structural {
-		if ver != nil {
-			s.useVars(ver.vars, ver.varIdx)
-		} else {
-			idx := make(map[string]int, len(env.vars))
-			for i, x := range env.vars {
-				idx[x.name] = i
-			}
-			s.useVars(env.vars, idx)
-		}
-		if !s.runRules(ctx, env.rules, v) {
-			return
-		}
-		if ver != nil && !s.runRules(ctx, ver.rules, v) {
-			return
-		}
-		s.rulesRan = true
+	if headerOK && !s.structural && !rs.runAllRules(ctx, s, ver, v) {
+		return
 	}
 	if len(s.warnings) > 0 {
 		v.Warnings = append([]Violation(nil), s.warnings...)
@@ -267,6 +200,125 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 		}
 	}
 	v.Outcome, v.Persist = Valid, p
+}
+
+// checkMessage reports a message the engine does not decode: one over
+// MaxMessageBytes, or not UTF-8 (at the offset of the first bad byte).
+func checkMessage(body string) error {
+	if len(body) > MaxMessageBytes {
+		return &DecodeError{Offset: MaxMessageBytes, Reason: "message larger than 1 MiB"}
+	}
+	if !utf8.ValidString(body) {
+		i := 0
+		for i < len(body) {
+			r, n := utf8.DecodeRuneInString(body[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		return &DecodeError{Offset: i, Reason: "invalid UTF-8"}
+	}
+	return nil
+}
+
+// decodeHeader decodes the message's header into s.header, copies its type, version
+// and id into v, and checks the header's fields and that the body is an object. It
+// returns where the body's text starts and ends (start is -1 when there is no body
+// to decode), or a decoding error.
+func (rs *Ruleset) decodeHeader(body string, s *evalState, v *Verdict) (start, end int, err error) {
+	env := rs.env
+	s.d = decoder{src: body, out: s, keys: s.d.keys, index: s.d.index}
+	s.header = env.header.get()
+	start, end, err = s.d.top(env, s.header)
+	if err != nil {
+		return start, end, err
+	}
+	hv := s.header.vals
+	if x := &hv[env.typeIdx]; x.k == kString {
+		v.EventType = x.s
+	}
+	if x := &hv[env.versionIdx]; x.k == kString {
+		v.Version = x.s
+	}
+	if x := &hv[env.idIdx]; x.k == kString {
+		v.EventID = x.s
+	}
+	s.checkObject(env.header, s.header)
+	switch {
+	case start < 0:
+		s.structural = true
+		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
+	case strings.HasPrefix(body[start:end], "null"):
+		s.structural = true
+		s.violations = append(s.violations, Violation{Rule: "body.required", Field: "body", Message: "is required"})
+		start = -1
+	case body[start] != '{':
+		s.structural = true
+		s.violations = append(s.violations, Violation{Rule: "body.type", Field: "body", Message: "must be an object"})
+		start = -1
+	}
+	return start, end, nil
+}
+
+// lookupVersion finds the version v's header names and takes its retry policy. When
+// the type or version is unknown it returns nil with v.Err set; when the header names
+// none, nil alone.
+func (rs *Ruleset) lookupVersion(v *Verdict) *version {
+	if v.EventType == "" || v.Version == "" {
+		return nil
+	}
+	t := rs.types[v.EventType]
+	if t == nil {
+		v.Err = &UnknownTypeError{EventType: v.EventType}
+		return nil
+	}
+	ver := t.versions[v.Version]
+	if ver == nil {
+		v.Err = &UnknownTypeError{EventType: v.EventType, Version: v.Version}
+		return nil
+	}
+	v.Retry = ver.retry
+	return ver
+}
+
+// decodeBody decodes body[start:end] into s.body against ver's schema and checks its
+// fields.
+func (s *evalState) decodeBody(body string, start, end int, ver *version) error {
+	s.bodySchema = ver.body
+	s.body = ver.body.get()
+	s.d.i, s.d.depth = start, 1
+	s.d.src = body[:end]
+	if err := s.d.object(ver.body, s.body, nil); err != nil {
+		return err
+	}
+	s.checkObject(ver.body, s.body)
+	s.ver = ver
+	return nil
+}
+
+// runAllRules runs the envelope's rules, then the version's (ver is nil when the
+// event's type is unknown), with the variables in scope. It returns false, with v set
+// to RuleFailed, when a rule cannot be evaluated.
+func (rs *Ruleset) runAllRules(ctx context.Context, s *evalState, ver *version, v *Verdict) bool {
+	env := rs.env
+	if ver != nil {
+		s.useVars(ver.vars, ver.varIdx)
+	} else {
+		idx := make(map[string]int, len(env.vars))
+		for i, x := range env.vars {
+			idx[x.name] = i
+		}
+		s.useVars(env.vars, idx)
+	}
+	if !s.runRules(ctx, env.rules, v) {
+		return false
+	}
+	if ver != nil && !s.runRules(ctx, ver.rules, v) {
+		return false
+	}
+	s.rulesRan = true
+	return true
 }
 
 func (s *evalState) evalNamed(n *named) (ref.Val, error) {

@@ -287,16 +287,7 @@ func (g *generator) value(f *fieldSchema, path string) any {
 	}
 	switch f.typ {
 	case typeString:
-		if nc, ok := lookupFormat(fs.format); ok {
-			return g.sampleFormat(nc.format)
-		}
-		if fs.pattern != "" {
-			return g.samplePattern(fs)
-		}
-		if strings.HasSuffix(f.name, "_at") || strings.HasSuffix(f.name, "time") {
-			return g.when().Format(time.RFC3339)
-		}
-		return fitLength(fmt.Sprintf("%s-%x", strings.ReplaceAll(f.name, "_", "-"), g.r.Uint32()), fs)
+		return g.string(f)
 	case typeInteger:
 		lo, hi := g.bounds(fs, true, 1000)
 		return int64(lo) + g.r.Int64N(int64(hi-lo)+1)
@@ -310,20 +301,42 @@ func (g *generator) value(f *fieldSchema, path string) any {
 	case typeObject:
 		return g.object(f.obj, path)
 	case typeList:
-		n := 1 + g.r.IntN(3)
-		if fs.minLen != nil && int64(n) < *fs.minLen {
-			n = int(*fs.minLen)
-		}
-		if fs.maxLen != nil && int64(n) > *fs.maxLen {
-			n = int(*fs.maxLen)
-		}
-		out := make([]any, n)
-		for i := range out {
-			out[i] = g.value(f.elem, path+"[]")
-		}
-		return out
+		return g.list(f, path)
 	}
 	return nil
+}
+
+// string is a valid value of a string field: of its format, matching its pattern, a
+// time when its name says so, else its name with a random suffix.
+func (g *generator) string(f *fieldSchema) string {
+	fs := f.spec
+	if nc, ok := lookupFormat(fs.format); ok {
+		return g.sampleFormat(nc.format)
+	}
+	if fs.pattern != "" {
+		return g.samplePattern(fs)
+	}
+	if strings.HasSuffix(f.name, "_at") || strings.HasSuffix(f.name, "time") {
+		return g.when().Format(time.RFC3339)
+	}
+	return fitLength(fmt.Sprintf("%s-%x", strings.ReplaceAll(f.name, "_", "-"), g.r.Uint32()), fs)
+}
+
+// list is a valid value of a list field: one to three items, within its length bounds.
+func (g *generator) list(f *fieldSchema, path string) []any {
+	fs := f.spec
+	n := 1 + g.r.IntN(3)
+	if fs.minLen != nil && int64(n) < *fs.minLen {
+		n = int(*fs.minLen)
+	}
+	if fs.maxLen != nil && int64(n) > *fs.maxLen {
+		n = int(*fs.maxLen)
+	}
+	out := make([]any, n)
+	for i := range out {
+		out[i] = g.value(f.elem, path+"[]")
+	}
+	return out
 }
 
 // when is a time drawn from r, so that a seed always generates the same events.

@@ -306,31 +306,91 @@ func LoadEvery(fsys fs.FS, opts ...Option) ([]EnvelopeRules, Diagnostics) {
 // first. `eventproc check` compiles and tests the rules against each.
 func (rs *Ruleset) EnvelopeNames() []string { return append([]string(nil), rs.envelopeNames...) }
 
+// builder carries what the phases of build share: the ruleset taking shape, and what
+// one phase leaves for the next.
+type builder struct {
+	l    *loader
+	rs   *Ruleset
+	objs map[string]*objSchema // every object schema, for the CEL type provider
+
+	defRetry   RetryPolicy
+	defPersist *persistSpec
+
+	todo     []pendingVersion
+	siblings map[string][]*versionSpec // every version of a type, over its files
+
+	base        *cel.Env            // the CEL environment every expression extends
+	envVarTypes []cel.EnvOption     // the envelope's variables, declared
+	envReads    map[string][]string // what each envelope variable reads
+
+	defTable, rejTable string
+	defKey, defAttrs   []exprSpec
+	tables             map[string][]string // table name → key attribute names
+	tablePos           map[string]Pos      // where each table is first named
+}
+
+// pendingVersion is a version whose schema is built and whose CEL is still to compile.
+type pendingVersion struct {
+	v    *versionSpec
+	ver  *version
+	spec *typeSpec
+}
+
+// build compiles what read parsed, in phases: the defaults, the envelope, the types'
+// schemas, the CEL environment with the envelope's variables and rules, the
+// persistence defaults, each version, then the list of tables and the suites.
 func (l *loader) build() *Ruleset {
 	objs := map[string]*objSchema{}
-	rs := &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit, objs: objs}
-
-	// Defaults: retry, persistence, cost limit.
-	defRetry := DefaultRetry
-	var defPersist *persistSpec
-	if d := l.defaults; d != nil {
-		if d.retry != nil {
-			defRetry = l.retryPolicy(DefaultRetry, d.retry)
-		}
-		defPersist = d.persist
-		if d.costLimit != nil {
-			rs.costLimit = uint64(*d.costLimit)
-		}
+	b := &builder{
+		l:        l,
+		rs:       &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit, objs: objs},
+		objs:     objs,
+		tables:   map[string][]string{},
+		tablePos: map[string]Pos{},
 	}
-	rs.defaultRetry = defRetry
-
-	// The envelope.
-	e := l.envelope
-	if e == nil {
+	b.buildDefaults()
+	if l.envelope == nil {
 		return nil
 	}
+	b.buildEnvelope()
+	b.buildTypes()
+	if !b.buildBase() {
+		return nil
+	}
+	b.buildPersistDefaults()
+	for _, p := range b.todo {
+		if p.v.broken {
+			continue // its extends is reported; what it would compile against is unknown
+		}
+		l.forVersion(p.spec.name+"/"+p.v.name, func() { b.buildVersion(p) })
+	}
+	l.flushVersions()
+	b.buildTables()
+	b.rs.suites = l.buildSuites(b.rs)
+	return b.rs
+}
+
+// buildDefaults applies defaults: retry, persistence, cost limit.
+func (b *builder) buildDefaults() {
+	b.defRetry = DefaultRetry
+	if d := b.l.defaults; d != nil {
+		if d.retry != nil {
+			b.defRetry = b.l.retryPolicy(DefaultRetry, d.retry)
+		}
+		b.defPersist = d.persist
+		if d.costLimit != nil {
+			b.rs.costLimit = uint64(*d.costLimit)
+		}
+	}
+	b.rs.defaultRetry = b.defRetry
+}
+
+// buildEnvelope builds the selected envelope's header schema and checks the fields
+// that carry the type, version and id, and the body's key.
+func (b *builder) buildEnvelope() {
+	e := b.l.envelope
 	env := &envelope{name: e.name, typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField}
-	env.header = newObjSchema("envelope.header", e.fields, "header", objs, &l.diags)
+	env.header = newObjSchema("envelope.header", e.fields, "header", b.objs, &b.l.diags)
 	for k, name := range map[string]string{"type_field": e.typeField, "version_field": e.versionField, "id_field": e.idField} {
 		if name == "" {
 			continue
@@ -357,25 +417,24 @@ func (l *loader) build() *Ruleset {
 	if _, ok := env.header.byName[e.bodyField]; ok && e.bodyField != "" {
 		e.file.errorf(e.at["body_field"], "invalid-value", "envelope.body_field %q must not also be declared as a header field", e.bodyField)
 	}
-	rs.env = env
-	rs.envelopeNames = []string{e.name}
-	for _, o := range l.envelopes {
+	b.rs.env = env
+	b.rs.envelopeNames = []string{e.name}
+	for _, o := range b.l.envelopes {
 		if o != e {
-			rs.envelopeNames = append(rs.envelopeNames, o.name)
+			b.rs.envelopeNames = append(b.rs.envelopeNames, o.name)
 		}
 	}
+}
 
-	// Types and versions: schemas first (the provider needs every object), then CEL.
-	type pending struct {
-		v    *versionSpec
-		ver  *version
-		spec *typeSpec
-	}
-	var todo []pending
+// buildTypes builds every version's body schema (the CEL type provider needs every
+// object before any expression compiles), resolving extends, and checks the
+// compatibility of each type's versions.
+func (b *builder) buildTypes() {
+	l, rs := b.l, b.rs
 	seenVersion := map[string]*versionSpec{}
-	siblings := map[string][]*versionSpec{} // every version of a type, over its files
+	b.siblings = map[string][]*versionSpec{}
 	for _, ts := range l.types {
-		siblings[ts.name] = append(siblings[ts.name], ts.versions...)
+		b.siblings[ts.name] = append(b.siblings[ts.name], ts.versions...)
 	}
 	typeFiles := map[string]*typeSpec{}
 	for _, ts := range l.types {
@@ -394,19 +453,19 @@ func (l *loader) build() *Ruleset {
 				continue
 			}
 			seenVersion[id] = v
-			l.resolveExtends(ts, v, siblings[ts.name], map[*versionSpec]bool{})
+			l.resolveExtends(ts, v, b.siblings[ts.name], map[*versionSpec]bool{})
 			ver := &version{typ: et, name: v.name}
-			ver.body = newObjSchema(ts.name+"/"+v.name+":body", v.fields, "body", objs, &l.diags)
+			ver.body = newObjSchema(ts.name+"/"+v.name+":body", v.fields, "body", b.objs, &l.diags)
 			et.versions[v.name] = ver
 			et.order = append(et.order, v.name)
-			todo = append(todo, pending{v, ver, ts})
+			b.todo = append(b.todo, pendingVersion{v, ver, ts})
 		}
 	}
 	checked := map[string]bool{}
 	for _, ts := range l.types {
 		if !checked[ts.name] {
 			checked[ts.name] = true
-			l.checkCompat(ts.name, l.compatOf(ts.name), siblings[ts.name])
+			l.checkCompat(ts.name, l.compatOf(ts.name), b.siblings[ts.name])
 		}
 	}
 	for name := range rs.types {
@@ -414,160 +473,174 @@ func (l *loader) build() *Ruleset {
 	}
 	sort.Strings(rs.typeNames)
 	l.checkHasTypes()
+}
 
-	base, err := baseEnv(objs)
+// buildBase makes the CEL environment over every schema, checks the short-hand
+// constraints against it, and compiles the envelope's variables and rules, which see
+// the header only. It reports false when the environment cannot be made.
+func (b *builder) buildBase() bool {
+	l, rs, env, e := b.l, b.rs, b.rs.env, b.l.envelope
+	base, err := baseEnv(b.objs)
 	if err != nil {
 		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "internal", fmt.Sprintf("cel environment: %v", err))
-		return nil
+		return false
 	}
-	l.checkShorthands(base, objs)
+	b.base = base
+	l.checkShorthands(base, b.objs)
 
-	// The envelope's variables and rules see the header only.
 	hdrEnv, err := base.Extend(cel.Variable("header", env.header.celType))
 	if err != nil {
-		l.diags.add(l.envelope.file.pos(l.envelope.node), Error, "internal", err.Error())
-		return nil
+		l.diags.add(e.file.pos(e.node), Error, "internal", err.Error())
+		return false
 	}
 	hdrRoots := map[string]*objSchema{"header": env.header}
-	var envVarTypes []cel.EnvOption
-	envReads := map[string][]string{}
-	hdrEnv, env.vars, envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope", envReads)
+	b.envReads = map[string][]string{}
+	hdrEnv, env.vars, b.envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope", b.envReads)
 	hc := &compiler{env: hdrEnv, est: &sizeEstimator{roots: hdrRoots}, costLimit: rs.costLimit, diags: &l.diags}
 	env.rules = l.compileRules(hc, e.rules, env.header, nil, map[string]Pos{})
+	return true
+}
 
-	// Persistence defaults.
-	var defTable, rejTable string
-	var defKey, defAttrs []exprSpec
-	if defPersist != nil {
-		defTable, rejTable = defPersist.table, defPersist.rejectedTable
-		defKey, defAttrs = defPersist.key, defPersist.attributes
+// buildPersistDefaults takes the default table, key and attributes, and the table of
+// rejected events.
+func (b *builder) buildPersistDefaults() {
+	if p := b.defPersist; p != nil {
+		b.defTable, b.rejTable = p.table, p.rejectedTable
+		b.defKey, b.defAttrs = p.key, p.attributes
 	}
-	if rejTable == "" {
-		rejTable = defTable
+	if b.rejTable == "" {
+		b.rejTable = b.defTable
 	}
-	rs.rejectTable = rejTable
-	for _, k := range defKey {
-		rs.rejectKey = append(rs.rejectKey, k.name)
+	b.rs.rejectTable = b.rejTable
+	for _, k := range b.defKey {
+		b.rs.rejectKey = append(b.rs.rejectKey, k.name)
 	}
-	tables := map[string][]string{}
-	tablePos := map[string]Pos{}
-	addTable := func(name string, key []exprSpec, at Pos) {
-		var names []string
-		for _, k := range key {
-			names = append(names, k.name)
-		}
-		if prev, ok := tables[name]; ok {
-			if strings.Join(prev, ",") != strings.Join(names, ",") {
-				l.diags.add(at, Error, "table-key-mismatch", fmt.Sprintf("table %q is keyed by [%s] here but by [%s] at %s", name, strings.Join(names, ", "), strings.Join(prev, ", "), tablePos[name]))
-			}
-			return
-		}
-		tables[name], tablePos[name] = names, at
+	if b.rejTable != "" && len(b.defKey) > 0 {
+		b.addTable(b.rejTable, b.defKey, b.defPersist.file.pos(b.defPersist.node))
 	}
-	if rejTable != "" && len(defKey) > 0 {
-		addTable(rejTable, defKey, defPersist.file.pos(defPersist.node))
-	}
+}
 
-	for _, p := range todo {
-		if p.v.broken {
-			continue // its extends is reported; what it would compile against is unknown
-		}
-		l.forVersion(p.spec.name+"/"+p.v.name, func() {
-			ts, ver := p.spec, p.ver
-			ver.retry = defRetry
-			if ts.retry != nil {
-				ver.retry = l.retryPolicy(defRetry, ts.retry)
-			}
-			venv, err := base.Extend(append([]cel.EnvOption{
-				cel.Variable("header", env.header.celType),
-				cel.Variable("body", ver.body.celType)}, envVarTypes...)...)
-			if err != nil {
-				l.diags.add(p.v.file.pos(p.v.key), Error, "internal", err.Error())
-				return
-			}
-			roots := map[string]*objSchema{"header": env.header, "body": ver.body}
-			var own []*variable
-			varReads := maps.Clone(envReads)
-			venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, e.variables, versionsMark, varReads)
-			ver.vars = append(append([]*variable(nil), env.vars...), own...)
-			ver.varIdx = map[string]int{}
-			for i, v := range ver.vars {
-				ver.varIdx[v.name] = i
-			}
-			c := &compiler{env: venv, est: &sizeEstimator{roots: roots}, costLimit: rs.costLimit, diags: &l.diags}
-			ids := map[string]Pos{}
-			for _, r := range env.rules {
-				ids[r.id] = r.pos
-			}
-			ver.rules = l.compileRules(c, p.v.rules, env.header, ver.body, ids)
-
-			// Persistence: the type's mapping over the defaults.
-			table, key, attrs := defTable, defKey, defAttrs
-			at := Pos{}
-			if defPersist != nil {
-				at = defPersist.file.pos(defPersist.node)
-			}
-			if ps := ts.persist; ps != nil {
-				at = ps.file.pos(ps.node)
-				if ps.table != "" {
-					table = ps.table
-				}
-				if ps.keyNode != nil {
-					key = ps.key
-				}
-				if ps.attributes != nil {
-					attrs = ps.attributes
-				}
-			}
-			if table == "" {
-				l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.table (declare one in defaults.persist or the type)", ts.name))
-			}
-			if len(key) == 0 {
-				l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.key (declare one in defaults.persist or the type)", ts.name))
-			}
-			ver.table = table
-			if table != "" && len(key) > 0 {
-				addTable(table, key, at)
-			}
-			ver.reject = rejTable
-			if ps := ts.persist; ps != nil && ps.rejectedTable != "" {
-				ver.reject = ps.rejectedTable
-				if len(defKey) > 0 {
-					addTable(ps.rejectedTable, defKey, ps.file.pos(ps.rejectedNode))
-				}
-			}
-			l.checkAttributeNames(attrs, key, defKey)
-			reads := map[string]bool{"header." + env.idField: true}
-			for _, k := range key {
-				prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, versionsMark), types.StringType, "key-not-string")
-				ver.key = append(ver.key, &named{name: k.name, prg: prg, pos: k.file.pos(k.node)})
-				for _, r := range c.readsIf(prg, k.expr, varReads) {
-					reads[r] = true
-				}
-			}
-			for _, a := range attrs {
-				prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, versionsMark), nil, "")
-				ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
-				for _, r := range c.readsIf(prg, a.expr, varReads) {
-					reads[r] = true
-				}
-			}
-			ver.reads = slices.Sorted(maps.Keys(reads))
-		})
+// addTable records that events.d writes to the table name, keyed by key, and reports
+// a table keyed differently in two places.
+func (b *builder) addTable(name string, key []exprSpec, at Pos) {
+	var names []string
+	for _, k := range key {
+		names = append(names, k.name)
 	}
-	l.flushVersions()
-	for name, key := range tables {
-		rs.tables = append(rs.tables, Table{Name: name, Key: key, Pos: tablePos[name]})
+	if prev, ok := b.tables[name]; ok {
+		if strings.Join(prev, ",") != strings.Join(names, ",") {
+			b.l.diags.add(at, Error, "table-key-mismatch", fmt.Sprintf("table %q is keyed by [%s] here but by [%s] at %s", name, strings.Join(names, ", "), strings.Join(prev, ", "), b.tablePos[name]))
+		}
+		return
+	}
+	b.tables[name], b.tablePos[name] = names, at
+}
+
+// buildVersion compiles one version: its retry policy, variables and rules, then its
+// persistence. It runs inside forVersion.
+func (b *builder) buildVersion(p pendingVersion) {
+	l, rs, env := b.l, b.rs, b.rs.env
+	ver := p.ver
+	ver.retry = b.defRetry
+	if p.spec.retry != nil {
+		ver.retry = l.retryPolicy(b.defRetry, p.spec.retry)
+	}
+	venv, err := b.base.Extend(append([]cel.EnvOption{
+		cel.Variable("header", env.header.celType),
+		cel.Variable("body", ver.body.celType)}, b.envVarTypes...)...)
+	if err != nil {
+		l.diags.add(p.v.file.pos(p.v.key), Error, "internal", err.Error())
+		return
+	}
+	roots := map[string]*objSchema{"header": env.header, "body": ver.body}
+	var own []*variable
+	varReads := maps.Clone(b.envReads)
+	venv, own, _ = l.compileVars(venv, roots, rs.costLimit, p.v.variables, l.envelope.variables, versionsMark, varReads)
+	ver.vars = append(append([]*variable(nil), env.vars...), own...)
+	ver.varIdx = map[string]int{}
+	for i, v := range ver.vars {
+		ver.varIdx[v.name] = i
+	}
+	c := &compiler{env: venv, est: &sizeEstimator{roots: roots}, costLimit: rs.costLimit, diags: &l.diags}
+	ids := map[string]Pos{}
+	for _, r := range env.rules {
+		ids[r.id] = r.pos
+	}
+	ver.rules = l.compileRules(c, p.v.rules, env.header, ver.body, ids)
+	b.buildPersist(p.spec, ver, c, varReads)
+}
+
+// buildPersist compiles a version's persistence: the type's mapping over the
+// defaults, its key and attribute expressions, and the fields they read.
+func (b *builder) buildPersist(ts *typeSpec, ver *version, c *compiler, varReads map[string][]string) {
+	l := b.l
+	table, key, attrs := b.defTable, b.defKey, b.defAttrs
+	at := Pos{}
+	if b.defPersist != nil {
+		at = b.defPersist.file.pos(b.defPersist.node)
+	}
+	if ps := ts.persist; ps != nil {
+		at = ps.file.pos(ps.node)
+		if ps.table != "" {
+			table = ps.table
+		}
+		if ps.keyNode != nil {
+			key = ps.key
+		}
+		if ps.attributes != nil {
+			attrs = ps.attributes
+		}
+	}
+	if table == "" {
+		l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.table (declare one in defaults.persist or the type)", ts.name))
+	}
+	if len(key) == 0 {
+		l.diags.add(at, Error, "missing-key", fmt.Sprintf("event type %q has no persist.key (declare one in defaults.persist or the type)", ts.name))
+	}
+	ver.table = table
+	if table != "" && len(key) > 0 {
+		b.addTable(table, key, at)
+	}
+	ver.reject = b.rejTable
+	if ps := ts.persist; ps != nil && ps.rejectedTable != "" {
+		ver.reject = ps.rejectedTable
+		if len(b.defKey) > 0 {
+			b.addTable(ps.rejectedTable, b.defKey, ps.file.pos(ps.rejectedNode))
+		}
+	}
+	l.checkAttributeNames(attrs, key, b.defKey)
+	reads := map[string]bool{"header." + b.rs.env.idField: true}
+	for _, k := range key {
+		prg, _ := c.compile(k.file, k.node, k.expr, fmt.Sprintf("persist.key.%s (for %s)", k.name, versionsMark), types.StringType, "key-not-string")
+		ver.key = append(ver.key, &named{name: k.name, prg: prg, pos: k.file.pos(k.node)})
+		for _, r := range c.readsIf(prg, k.expr, varReads) {
+			reads[r] = true
+		}
+	}
+	for _, a := range attrs {
+		prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, versionsMark), nil, "")
+		ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
+		for _, r := range c.readsIf(prg, a.expr, varReads) {
+			reads[r] = true
+		}
+	}
+	ver.reads = slices.Sorted(maps.Keys(reads))
+}
+
+// buildTables lists the tables events.d writes to, sorted by name, and reports when
+// rejected events have no table or no key.
+func (b *builder) buildTables() {
+	l, rs := b.l, b.rs
+	for name, key := range b.tables {
+		rs.tables = append(rs.tables, Table{Name: name, Key: key, Pos: b.tablePos[name]})
 	}
 	sort.Slice(rs.tables, func(i, j int) bool { return rs.tables[i].Name < rs.tables[j].Name })
-	if rejTable == "" && !l.diags.HasErrors() {
+	if b.rejTable == "" && !l.diags.HasErrors() {
 		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "missing-key", "no table for rejected events: declare defaults.persist.table or defaults.persist.rejected_table")
 	}
-	if len(defKey) == 0 && !l.diags.HasErrors() {
+	if len(b.defKey) == 0 && !l.diags.HasErrors() {
 		l.diags.add(Pos{File: ".", Line: 1, Col: 1}, Error, "missing-key", "rejected events need defaults.persist.key (its attribute names key the rejected table)")
 	}
-	rs.suites = l.buildSuites(rs)
-	return rs
 }
 
 // versionsMark stands, in the message of a diagnostic found while compiling one
@@ -648,24 +721,8 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versio
 		return
 	}
 	visiting[v] = true
-	var parent *versionSpec
-	for _, p := range siblings {
-		if p.name == v.extends && p != v {
-			parent = p
-		}
-	}
+	parent := extendsParent(ts, v, siblings)
 	if parent == nil {
-		msg := fmt.Sprintf("version %q extends %q, which is not a version of %q", v.name, v.extends, ts.name)
-		var names []string
-		for _, p := range siblings {
-			if p != v {
-				names = append(names, p.name)
-			}
-		}
-		if s := suggest(v.extends, names); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		v.file.errorf(v.extendsNode, "extends-unknown", "%s", msg)
 		v.resolved, v.broken = true, true
 		return
 	}
@@ -676,23 +733,51 @@ func (l *loader) resolveExtends(ts *typeSpec, v *versionSpec, siblings []*versio
 	v.rules = mergeRules(parent.rules, v.rules)
 	v.resolved = true
 	// A field that is still untyped after the merge was not declared in the parent.
-	var untyped func(f *fieldSpec, what string)
-	untyped = func(f *fieldSpec, what string) {
-		if f.typ == "" {
-			if !f.badType {
-				f.file.errorf(f.node, "missing-key", "%s is new in %q and needs a type", what, v.name)
-			}
-			f.typ = "invalid"
-		}
-		for _, c := range f.fields {
-			untyped(c, what+"."+c.name)
-		}
-		if f.items != nil {
-			untyped(f.items, what+".items")
+	for _, f := range v.fields {
+		checkTyped(v, f, "fields."+f.name)
+	}
+}
+
+// extendsParent finds the version v extends among every version of its type
+// (siblings), or reports that there is none.
+func extendsParent(ts *typeSpec, v *versionSpec, siblings []*versionSpec) *versionSpec {
+	var parent *versionSpec
+	for _, p := range siblings {
+		if p.name == v.extends && p != v {
+			parent = p
 		}
 	}
-	for _, f := range v.fields {
-		untyped(f, "fields."+f.name)
+	if parent != nil {
+		return parent
+	}
+	msg := fmt.Sprintf("version %q extends %q, which is not a version of %q", v.name, v.extends, ts.name)
+	var names []string
+	for _, p := range siblings {
+		if p != v {
+			names = append(names, p.name)
+		}
+	}
+	if s := suggest(v.extends, names); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	v.file.errorf(v.extendsNode, "extends-unknown", "%s", msg)
+	return nil
+}
+
+// checkTyped reports each field of f (f included) that has no type after v's merge
+// with its parent: it is new in v, and a new field needs a type.
+func checkTyped(v *versionSpec, f *fieldSpec, what string) {
+	if f.typ == "" {
+		if !f.badType {
+			f.file.errorf(f.node, "missing-key", "%s is new in %q and needs a type", what, v.name)
+		}
+		f.typ = "invalid"
+	}
+	for _, c := range f.fields {
+		checkTyped(v, c, what+"."+c.name)
+	}
+	if f.items != nil {
+		checkTyped(v, f.items, what+".items")
 	}
 }
 

@@ -117,19 +117,7 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 		}
 	}
 	if kv, ok := m["type"]; ok && kv.valid {
-		if s, ok := f.str(kv.v, what+".type"); ok {
-			if !contains(fieldTypes, s) {
-				msg := fmt.Sprintf("unknown field type %q (one of %s)", s, strings.Join(fieldTypes, ", "))
-				if sg := suggest(s, fieldTypes); sg != "" {
-					msg += fmt.Sprintf("; did you mean %q?", sg)
-				}
-				f.errorf(kv.v, "unknown-type", "%s", msg)
-				delete(fs.at, "type")
-				fs.badType = true
-			} else {
-				fs.typ = s
-			}
-		}
+		f.parseFieldType(fs, kv.v, what)
 	}
 	if kv, ok := m["required"]; ok && kv.valid {
 		fs.required, _ = f.boolean(kv.v, what+".required")
@@ -143,49 +131,11 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 	if kv, ok := m["format"]; ok && kv.valid {
 		fs.format, _ = f.str(kv.v, what+".format")
 	}
-	num := func(key string) *float64 {
-		if kv, ok := m[key]; ok && kv.valid {
-			if v, ok := f.number(kv.v, what+"."+key); ok {
-				return &v
-			}
-		}
-		return nil
-	}
-	fs.min, fs.max, fs.gt, fs.lt = num("min"), num("max"), num("gt"), num("lt")
-	length := func(key string) *int64 {
-		if kv, ok := m[key]; ok && kv.valid {
-			if v, ok := f.integer(kv.v, what+"."+key); ok {
-				if v < 0 {
-					f.errorf(kv.v, "invalid-value", "%s.%s must not be negative", what, key)
-					return nil
-				}
-				return &v
-			}
-		}
-		return nil
-	}
-	fs.minLen, fs.maxLen = length("min_length"), length("max_length")
+	fs.min, fs.max = f.bound(m, what, "min"), f.bound(m, what, "max")
+	fs.gt, fs.lt = f.bound(m, what, "gt"), f.bound(m, what, "lt")
+	fs.minLen, fs.maxLen = f.length(m, what, "min_length"), f.length(m, what, "max_length")
 	if kv, ok := m["enum"]; ok && kv.valid {
-		if kv.v.Kind != yaml.SequenceNode || len(kv.v.Content) == 0 {
-			f.errorf(kv.v, "wrong-type", "%s.enum must be a non-empty list", what)
-		} else {
-			for _, c := range kv.v.Content {
-				switch {
-				case c.Kind == yaml.ScalarNode && c.Tag == "!!int":
-					if v, ok := f.integer(c, what+".enum item"); ok {
-						fs.enum = append(fs.enum, v)
-					}
-				case c.Kind == yaml.ScalarNode && c.Tag == "!!float":
-					if v, ok := f.number(c, what+".enum item"); ok {
-						fs.enum = append(fs.enum, v)
-					}
-				case c.Kind == yaml.ScalarNode && c.Tag == "!!str":
-					fs.enum = append(fs.enum, c.Value)
-				default:
-					f.errorf(c, "wrong-type", "%s.enum items must be strings or numbers, not %s", what, kindName(c))
-				}
-			}
-		}
+		fs.enum = f.parseEnum(kv.v, what)
 	}
 	if kv, ok := m["fields"]; ok && kv.valid {
 		fs.fields = f.parseFields(kv.v, what+".fields", partial)
@@ -203,6 +153,78 @@ func (f *srcFile) parseField(n *yaml.Node, what string, partial bool) *fieldSpec
 	return fs
 }
 
+// parseFieldType reads a field's type, reporting an unknown one (and marking the
+// field, so that nothing which depends on its type is reported).
+func (f *srcFile) parseFieldType(fs *fieldSpec, n *yaml.Node, what string) {
+	s, ok := f.str(n, what+".type")
+	if !ok {
+		return
+	}
+	if contains(fieldTypes, s) {
+		fs.typ = s
+		return
+	}
+	msg := fmt.Sprintf("unknown field type %q (one of %s)", s, strings.Join(fieldTypes, ", "))
+	if sg := suggest(s, fieldTypes); sg != "" {
+		msg += fmt.Sprintf("; did you mean %q?", sg)
+	}
+	f.errorf(n, "unknown-type", "%s", msg)
+	delete(fs.at, "type")
+	fs.badType = true
+}
+
+// bound reads the numeric constraint key (min, max, gt, lt) of a field, nil when unset
+// or not a number.
+func (f *srcFile) bound(m map[string]keyval, what, key string) *float64 {
+	if kv, ok := m[key]; ok && kv.valid {
+		if v, ok := f.number(kv.v, what+"."+key); ok {
+			return &v
+		}
+	}
+	return nil
+}
+
+// length reads the length constraint key (min_length, max_length) of a field, nil
+// when unset, not an integer, or negative.
+func (f *srcFile) length(m map[string]keyval, what, key string) *int64 {
+	if kv, ok := m[key]; ok && kv.valid {
+		if v, ok := f.integer(kv.v, what+"."+key); ok {
+			if v < 0 {
+				f.errorf(kv.v, "invalid-value", "%s.%s must not be negative", what, key)
+				return nil
+			}
+			return &v
+		}
+	}
+	return nil
+}
+
+// parseEnum reads a field's enum: a non-empty list of strings and numbers.
+func (f *srcFile) parseEnum(n *yaml.Node, what string) []any {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		f.errorf(n, "wrong-type", "%s.enum must be a non-empty list", what)
+		return nil
+	}
+	var out []any
+	for _, c := range n.Content {
+		switch {
+		case c.Kind == yaml.ScalarNode && c.Tag == "!!int":
+			if v, ok := f.integer(c, what+".enum item"); ok {
+				out = append(out, v)
+			}
+		case c.Kind == yaml.ScalarNode && c.Tag == "!!float":
+			if v, ok := f.number(c, what+".enum item"); ok {
+				out = append(out, v)
+			}
+		case c.Kind == yaml.ScalarNode && c.Tag == "!!str":
+			out = append(out, c.Value)
+		default:
+			f.errorf(c, "wrong-type", "%s.enum items must be strings or numbers, not %s", what, kindName(c))
+		}
+	}
+	return out
+}
+
 var ruleKeys = []string{"id", "expr", "message", "message_expr", "field", "severity", "description"}
 
 func (f *srcFile) parseRules(n *yaml.Node, what string) []*ruleSpec {
@@ -212,56 +234,63 @@ func (f *srcFile) parseRules(n *yaml.Node, what string) []*ruleSpec {
 	}
 	var out []*ruleSpec
 	for i, rn := range n.Content {
-		w := fmt.Sprintf("%s[%d]", what, i)
-		m := f.mapping(rn, w, ruleKeys, []string{"id", "expr"})
-		if rn.Kind != yaml.MappingNode {
-			continue
+		if r := f.parseRule(rn, fmt.Sprintf("%s[%d]", what, i)); r != nil {
+			out = append(out, r)
 		}
-		r := &ruleSpec{file: f, node: rn, severity: Error}
-		if kv, ok := m["id"]; ok && kv.valid {
-			if s, ok := f.str(kv.v, w+".id"); ok {
-				if !ruleIDRE.MatchString(s) {
-					f.errorf(kv.v, "invalid-name", "rule id %q must be letters, digits, '.', '-' or '_'", s)
-				}
-				r.id, r.idNode = s, kv.v
-			}
-		}
-		if kv, ok := m["expr"]; ok && kv.valid {
-			r.expr, _ = f.expr(kv.v, w+".expr")
-			r.exprNode = kv.v
-		}
-		if kv, ok := m["message"]; ok && kv.valid {
-			r.message, _ = f.str(kv.v, w+".message")
-			r.msgNode = kv.v
-		}
-		if kv, ok := m["message_expr"]; ok && kv.valid {
-			if r.msgNode != nil {
-				f.errorf(kv.k, "conflicting-keys", "%s has both message and message_expr; keep one", w)
-			}
-			r.messageExpr, _ = f.expr(kv.v, w+".message_expr")
-			r.msgNode = kv.v
-		}
-		if kv, ok := m["field"]; ok && kv.valid {
-			r.field, _ = f.str(kv.v, w+".field")
-			r.fieldNode = kv.v
-		}
-		if kv, ok := m["severity"]; ok && kv.valid {
-			if s, ok := f.str(kv.v, w+".severity"); ok {
-				switch s {
-				case "error":
-				case "warning":
-					r.severity = Warning
-				default:
-					f.errorf(kv.v, "invalid-value", "%s.severity must be error or warning, not %q", w, s)
-				}
-			}
-		}
-		if r.idNode == nil || r.exprNode == nil {
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
+}
+
+// parseRule reads one rule, w naming it in diagnostics. It returns nil for a rule
+// without an id or an expression (reported).
+func (f *srcFile) parseRule(rn *yaml.Node, w string) *ruleSpec {
+	m := f.mapping(rn, w, ruleKeys, []string{"id", "expr"})
+	if rn.Kind != yaml.MappingNode {
+		return nil
+	}
+	r := &ruleSpec{file: f, node: rn, severity: Error}
+	if kv, ok := m["id"]; ok && kv.valid {
+		if s, ok := f.str(kv.v, w+".id"); ok {
+			if !ruleIDRE.MatchString(s) {
+				f.errorf(kv.v, "invalid-name", "rule id %q must be letters, digits, '.', '-' or '_'", s)
+			}
+			r.id, r.idNode = s, kv.v
+		}
+	}
+	if kv, ok := m["expr"]; ok && kv.valid {
+		r.expr, _ = f.expr(kv.v, w+".expr")
+		r.exprNode = kv.v
+	}
+	if kv, ok := m["message"]; ok && kv.valid {
+		r.message, _ = f.str(kv.v, w+".message")
+		r.msgNode = kv.v
+	}
+	if kv, ok := m["message_expr"]; ok && kv.valid {
+		if r.msgNode != nil {
+			f.errorf(kv.k, "conflicting-keys", "%s has both message and message_expr; keep one", w)
+		}
+		r.messageExpr, _ = f.expr(kv.v, w+".message_expr")
+		r.msgNode = kv.v
+	}
+	if kv, ok := m["field"]; ok && kv.valid {
+		r.field, _ = f.str(kv.v, w+".field")
+		r.fieldNode = kv.v
+	}
+	if kv, ok := m["severity"]; ok && kv.valid {
+		if s, ok := f.str(kv.v, w+".severity"); ok {
+			switch s {
+			case "error":
+			case "warning":
+				r.severity = Warning
+			default:
+				f.errorf(kv.v, "invalid-value", "%s.severity must be error or warning, not %q", w, s)
+			}
+		}
+	}
+	if r.idNode == nil || r.exprNode == nil {
+		return nil
+	}
+	return r
 }
 
 var ruleIDRE = regexp.MustCompile(`^[A-Za-z0-9_.\-\[\]]+$`)
@@ -482,47 +511,60 @@ func (l *loader) parseType(f *srcFile, root *yaml.Node, m map[string]keyval) {
 	}
 	t.compat = compatNone
 	if kv, ok := m["compatibility"]; ok {
-		if s, ok := f.str(kv.v, "compatibility"); ok {
-			if contains(compatModes, s) {
-				t.compat, t.compatNode = s, kv.v
-			} else {
-				msg := fmt.Sprintf("compatibility must be one of %s, not %q", strings.Join(compatModes, ", "), s)
-				if sg := suggest(s, compatModes); sg != "" {
-					msg += fmt.Sprintf("; did you mean %q?", sg)
-				}
-				f.errorf(kv.v, "invalid-value", "%s", msg)
-			}
-		}
+		f.parseCompat(t, kv.v)
 	}
 	kv, ok := m["versions"]
 	if !ok {
 		f.errorf(root, "missing-key", "event type %q declares no versions", name)
 	}
 	for _, vkv := range f.entries(kv.v, "versions") {
-		w := "versions." + vkv.key
-		vm := f.mapping(vkv.v, w, versionKeys, nil)
-		v := &versionSpec{name: vkv.key, typ: t, file: f, key: vkv.k, node: vkv.v}
-		if e, ok := vm["extends"]; ok && e.valid {
-			v.extends, _ = f.str(e.v, w+".extends")
-			v.extendsNode = e.v
-		} else if _, ok := vm["fields"]; !ok && vkv.v.Kind == yaml.MappingNode {
-			f.errorf(vkv.v, "missing-key", "%s declares neither fields nor extends", w)
-		}
-		if e, ok := vm["description"]; ok && e.valid {
-			v.description, _ = f.str(e.v, w+".description")
-		}
-		if e, ok := vm["fields"]; ok && e.valid {
-			v.fields = f.parseFields(e.v, w+".fields", v.extends != "")
-		}
-		if e, ok := vm["variables"]; ok && e.valid {
-			v.variables = f.parseExprs(e.v, w+".variables")
-		}
-		if e, ok := vm["rules"]; ok && e.valid {
-			v.rules = f.parseRules(e.v, w+".rules")
-		}
-		t.versions = append(t.versions, v)
+		t.versions = append(t.versions, f.parseVersion(t, vkv))
 	}
 	l.types = append(l.types, t)
+}
+
+// parseCompat reads a type's compatibility mode.
+func (f *srcFile) parseCompat(t *typeSpec, n *yaml.Node) {
+	s, ok := f.str(n, "compatibility")
+	if !ok {
+		return
+	}
+	if contains(compatModes, s) {
+		t.compat, t.compatNode = s, n
+		return
+	}
+	msg := fmt.Sprintf("compatibility must be one of %s, not %q", strings.Join(compatModes, ", "), s)
+	if sg := suggest(s, compatModes); sg != "" {
+		msg += fmt.Sprintf("; did you mean %q?", sg)
+	}
+	f.errorf(n, "invalid-value", "%s", msg)
+}
+
+// parseVersion reads one entry of a type's versions: its fields (an override of its
+// parent's when it extends one), variables and rules.
+func (f *srcFile) parseVersion(t *typeSpec, vkv keyval) *versionSpec {
+	w := "versions." + vkv.key
+	vm := f.mapping(vkv.v, w, versionKeys, nil)
+	v := &versionSpec{name: vkv.key, typ: t, file: f, key: vkv.k, node: vkv.v}
+	if e, ok := vm["extends"]; ok && e.valid {
+		v.extends, _ = f.str(e.v, w+".extends")
+		v.extendsNode = e.v
+	} else if _, ok := vm["fields"]; !ok && vkv.v.Kind == yaml.MappingNode {
+		f.errorf(vkv.v, "missing-key", "%s declares neither fields nor extends", w)
+	}
+	if e, ok := vm["description"]; ok && e.valid {
+		v.description, _ = f.str(e.v, w+".description")
+	}
+	if e, ok := vm["fields"]; ok && e.valid {
+		v.fields = f.parseFields(e.v, w+".fields", v.extends != "")
+	}
+	if e, ok := vm["variables"]; ok && e.valid {
+		v.variables = f.parseExprs(e.v, w+".variables")
+	}
+	if e, ok := vm["rules"]; ok && e.valid {
+		v.rules = f.parseRules(e.v, w+".rules")
+	}
+	return v
 }
 
 var typeNameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)

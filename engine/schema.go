@@ -436,111 +436,136 @@ func numOf(v *value) float64 {
 // compileChecks turns the short-hand constraints of a field into checks.
 func compileChecks(f *fieldSchema, diags *Diagnostics) []check {
 	fs := f.spec
-	var out []check
-	bad := func(key, format string, args ...any) {
-		fs.file.errorf(fs.where(key), "constraint-type", "%s: "+format, append([]any{f.path}, args...)...)
-	}
-	isNum := f.typ == typeInteger || f.typ == typeNumber
-	selfCmp := "self"
-	if f.typ == typeInteger {
-		selfCmp = "double(self)"
-	}
-	bound := func(key string, x *float64, op string, ok func(a, b float64) bool, words string) {
-		if x == nil {
-			return
-		}
-		if !isNum {
-			bad(key, "%s applies to integer and number fields, not to %s", key, f.typ)
-			return
-		}
-		b := *x
-		lhs := "self"
-		if f.typ == typeInteger && (b != math.Trunc(b) || math.Abs(b) >= 1<<63) {
-			lhs = selfCmp
-		}
-		test := func(v *value) bool { return ok(numOf(v), b) }
-		if f.typ == typeInteger && b == math.Trunc(b) && math.Abs(b) < 1<<63 {
-			// Compare integers as integers: float64 cannot tell 2^53 from 2^53+1.
-			bi := int64(b)
-			test = func(v *value) bool { return okInt(key, v.i, bi) }
-		}
-		out = append(out, check{rule: f.path + "." + key, key: key,
-			message: fmt.Sprintf("must be %s %s", words, fmtNum(b)),
-			cel:     fmt.Sprintf("%s %s %s", lhs, op, celNum(f.typ, b)),
-			test:    test})
-	}
-	bound("min", fs.min, ">=", func(a, b float64) bool { return a >= b }, "at least")
-	bound("max", fs.max, "<=", func(a, b float64) bool { return a <= b }, "at most")
-	bound("gt", fs.gt, ">", func(a, b float64) bool { return a > b }, "greater than")
-	bound("lt", fs.lt, "<", func(a, b float64) bool { return a < b }, "less than")
+	c := &checkSet{f: f}
+	c.bound("min", fs.min, ">=", func(a, b float64) bool { return a >= b }, "at least")
+	c.bound("max", fs.max, "<=", func(a, b float64) bool { return a <= b }, "at most")
+	c.bound("gt", fs.gt, ">", func(a, b float64) bool { return a > b }, "greater than")
+	c.bound("lt", fs.lt, "<", func(a, b float64) bool { return a < b }, "less than")
 	if fs.min != nil && fs.max != nil && *fs.min > *fs.max {
 		fs.file.errorf(fs.where("max"), "invalid-value", "%s: max %s is below min %s", f.path, fmtNum(*fs.max), fmtNum(*fs.min))
 	}
-	length := func(key string, n *int64, op string, ok func(a, b int) bool, words string) {
-		if n == nil {
-			return
-		}
-		if f.typ != typeString && f.typ != typeList {
-			bad(key, "%s applies to string and list fields, not to %s", key, f.typ)
-			return
-		}
-		b := int(*n)
-		unit := "characters"
-		if f.typ == typeList {
-			unit = "items"
-		}
-		msg := fmt.Sprintf("must have %s %d %s", words, b, unit)
-		if key == "min_length" && b == 1 {
-			msg = "must not be empty"
-		}
-		out = append(out, check{rule: f.path + "." + key, key: key, message: msg, structural: key == "max_length",
-			cel: fmt.Sprintf("size(self) %s %d", op, b),
-			test: func(v *value) bool {
-				if v.k == kList {
-					return ok(len(v.l), b)
-				}
-				return ok(utf8.RuneCountInString(v.s), b)
-			}})
-	}
-	length("min_length", fs.minLen, ">=", func(a, b int) bool { return a >= b }, "at least")
-	length("max_length", fs.maxLen, "<=", func(a, b int) bool { return a <= b }, "at most")
+	c.length("min_length", fs.minLen, ">=", func(a, b int) bool { return a >= b }, "at least")
+	c.length("max_length", fs.maxLen, "<=", func(a, b int) bool { return a <= b }, "at most")
 	if fs.minLen != nil && fs.maxLen != nil && *fs.minLen > *fs.maxLen {
 		fs.file.errorf(fs.where("max_length"), "invalid-value", "%s: max_length %d is below min_length %d", f.path, *fs.maxLen, *fs.minLen)
 	}
 	if fs.pattern != "" {
-		if f.typ != typeString {
-			bad("pattern", "pattern applies to string fields, not to %s", f.typ)
-		} else if re, err := regexp.Compile(fs.pattern); err != nil {
-			fs.file.errorf(fs.where("pattern"), "bad-pattern", "%s: pattern does not compile: %v", f.path, err)
-		} else {
-			out = append(out, check{rule: f.path + ".pattern", key: "pattern",
-				message: fmt.Sprintf("must match %s", fs.pattern),
-				cel:     fmt.Sprintf("self.matches(%s)", strconv.Quote(fs.pattern)),
-				test:    func(v *value) bool { return re.MatchString(v.s) }})
-		}
+		c.pattern()
 	}
 	if fs.format != "" {
-		nc, ok := lookupFormat(fs.format)
-		switch {
-		case !ok:
-			msg := fmt.Sprintf("%s: unknown format %q (one of %s)", f.path, fs.format, strings.Join(formatNames(), ", "))
-			if s := suggest(fs.format, formatNames()); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
-			}
-			fs.file.errorf(fs.where("format"), "unknown-format", "%s", msg)
-		case f.typ != typeString:
-			bad("format", "format applies to string fields, not to %s", f.typ)
-		default:
-			out = append(out, check{rule: f.path + ".format", key: "format",
-				message: "must be " + nc.what,
-				cel:     nc.fn + "(self)",
-				test:    func(v *value) bool { return nc.test(v.s) }})
-		}
+		c.format()
 	}
 	if len(fs.enum) > 0 {
-		out = append(out, enumCheck(f, bad)...)
+		c.out = append(c.out, enumCheck(f, c.bad)...)
 	}
-	return out
+	return c.out
+}
+
+// checkSet collects the checks of one field's short-hand constraints.
+type checkSet struct {
+	f   *fieldSchema
+	out []check
+}
+
+// bad reports a constraint that does not apply to the field's type.
+func (c *checkSet) bad(key, format string, args ...any) {
+	fs := c.f.spec
+	fs.file.errorf(fs.where(key), "constraint-type", "%s: "+format, append([]any{c.f.path}, args...)...)
+}
+
+// bound adds the check of a numeric bound (min, max, gt, lt) x, when set.
+func (c *checkSet) bound(key string, x *float64, op string, ok func(a, b float64) bool, words string) {
+	f := c.f
+	if x == nil {
+		return
+	}
+	if f.typ != typeInteger && f.typ != typeNumber {
+		c.bad(key, "%s applies to integer and number fields, not to %s", key, f.typ)
+		return
+	}
+	b := *x
+	lhs := "self"
+	if f.typ == typeInteger && (b != math.Trunc(b) || math.Abs(b) >= 1<<63) {
+		lhs = "double(self)"
+	}
+	test := func(v *value) bool { return ok(numOf(v), b) }
+	if f.typ == typeInteger && b == math.Trunc(b) && math.Abs(b) < 1<<63 {
+		// Compare integers as integers: float64 cannot tell 2^53 from 2^53+1.
+		bi := int64(b)
+		test = func(v *value) bool { return okInt(key, v.i, bi) }
+	}
+	c.out = append(c.out, check{rule: f.path + "." + key, key: key,
+		message: fmt.Sprintf("must be %s %s", words, fmtNum(b)),
+		cel:     fmt.Sprintf("%s %s %s", lhs, op, celNum(f.typ, b)),
+		test:    test})
+}
+
+// length adds the check of a length bound (min_length, max_length) n, when set.
+func (c *checkSet) length(key string, n *int64, op string, ok func(a, b int) bool, words string) {
+	f := c.f
+	if n == nil {
+		return
+	}
+	if f.typ != typeString && f.typ != typeList {
+		c.bad(key, "%s applies to string and list fields, not to %s", key, f.typ)
+		return
+	}
+	b := int(*n)
+	unit := "characters"
+	if f.typ == typeList {
+		unit = "items"
+	}
+	msg := fmt.Sprintf("must have %s %d %s", words, b, unit)
+	if key == "min_length" && b == 1 {
+		msg = "must not be empty"
+	}
+	c.out = append(c.out, check{rule: f.path + "." + key, key: key, message: msg, structural: key == "max_length",
+		cel: fmt.Sprintf("size(self) %s %d", op, b),
+		test: func(v *value) bool {
+			if v.k == kList {
+				return ok(len(v.l), b)
+			}
+			return ok(utf8.RuneCountInString(v.s), b)
+		}})
+}
+
+// pattern adds the check of the field's pattern.
+func (c *checkSet) pattern() {
+	f, fs := c.f, c.f.spec
+	if f.typ != typeString {
+		c.bad("pattern", "pattern applies to string fields, not to %s", f.typ)
+		return
+	}
+	re, err := regexp.Compile(fs.pattern)
+	if err != nil {
+		fs.file.errorf(fs.where("pattern"), "bad-pattern", "%s: pattern does not compile: %v", f.path, err)
+		return
+	}
+	c.out = append(c.out, check{rule: f.path + ".pattern", key: "pattern",
+		message: fmt.Sprintf("must match %s", fs.pattern),
+		cel:     fmt.Sprintf("self.matches(%s)", strconv.Quote(fs.pattern)),
+		test:    func(v *value) bool { return re.MatchString(v.s) }})
+}
+
+// format adds the check of the field's named format.
+func (c *checkSet) format() {
+	f, fs := c.f, c.f.spec
+	nc, ok := lookupFormat(fs.format)
+	switch {
+	case !ok:
+		msg := fmt.Sprintf("%s: unknown format %q (one of %s)", f.path, fs.format, strings.Join(formatNames(), ", "))
+		if s := suggest(fs.format, formatNames()); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		fs.file.errorf(fs.where("format"), "unknown-format", "%s", msg)
+	case f.typ != typeString:
+		c.bad("format", "format applies to string fields, not to %s", f.typ)
+	default:
+		c.out = append(c.out, check{rule: f.path + ".format", key: "format",
+			message: "must be " + nc.what,
+			cel:     nc.fn + "(self)",
+			test:    func(v *value) bool { return nc.test(v.s) }})
+	}
 }
 
 func enumCheck(f *fieldSchema, bad func(key, format string, args ...any)) []check {

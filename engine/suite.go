@@ -153,36 +153,11 @@ func (f *srcFile) caseInput(c *caseSpec, base *yaml.Node, cm map[string]keyval, 
 		f.errorf(cm["name"].k, "missing-key", "%s needs raw, event, or a suite base", w)
 		return false
 	}
-	if hasSet {
-		for _, e := range f.entries(set.v, w+".set") {
-			val, err := yamlValue(e.v)
-			if err != nil {
-				f.errorf(e.v, "invalid-value", "%s.set.%s: %v", w, e.key, err)
-				return false
-			}
-			if err := setPath(&doc, strings.Split(e.key, "."), val); err != nil {
-				f.errorf(e.k, "invalid-value", "%s.set: %s: %v", w, e.key, err)
-				return false
-			}
-			c.edits = append(c.edits, &caseEdit{path: e.key, node: e.k, value: e.v})
-		}
+	if hasSet && !f.caseSet(c, &doc, set.v, w) {
+		return false
 	}
-	if hasUnset {
-		if unset.v.Kind != yaml.SequenceNode {
-			f.errorf(unset.v, "wrong-type", "%s.unset must be a list, not %s", w, kindName(unset.v))
-			return false
-		}
-		for _, item := range unset.v.Content {
-			p, ok := f.str(item, w+".unset item")
-			if !ok {
-				return false
-			}
-			if !unsetPath(doc, strings.Split(p, ".")) {
-				f.errorf(item, "invalid-value", "%s.unset: %s is not in the message", w, p)
-				return false
-			}
-			c.edits = append(c.edits, &caseEdit{path: p, node: item})
-		}
+	if hasUnset && !f.caseUnset(c, doc, unset.v, w) {
+		return false
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -192,6 +167,43 @@ func (f *srcFile) caseInput(c *caseSpec, base *yaml.Node, cm map[string]keyval, 
 		return false
 	}
 	c.input, c.doc = strings.TrimSuffix(buf.String(), "\n"), doc
+	return true
+}
+
+// caseSet applies a case's set: each dotted path of n gets its value in *doc.
+func (f *srcFile) caseSet(c *caseSpec, doc *any, n *yaml.Node, w string) bool {
+	for _, e := range f.entries(n, w+".set") {
+		val, err := yamlValue(e.v)
+		if err != nil {
+			f.errorf(e.v, "invalid-value", "%s.set.%s: %v", w, e.key, err)
+			return false
+		}
+		if err := setPath(doc, strings.Split(e.key, "."), val); err != nil {
+			f.errorf(e.k, "invalid-value", "%s.set: %s: %v", w, e.key, err)
+			return false
+		}
+		c.edits = append(c.edits, &caseEdit{path: e.key, node: e.k, value: e.v})
+	}
+	return true
+}
+
+// caseUnset applies a case's unset: each dotted path listed in n is removed from doc.
+func (f *srcFile) caseUnset(c *caseSpec, doc any, n *yaml.Node, w string) bool {
+	if n.Kind != yaml.SequenceNode {
+		f.errorf(n, "wrong-type", "%s.unset must be a list, not %s", w, kindName(n))
+		return false
+	}
+	for _, item := range n.Content {
+		p, ok := f.str(item, w+".unset item")
+		if !ok {
+			return false
+		}
+		if !unsetPath(doc, strings.Split(p, ".")) {
+			f.errorf(item, "invalid-value", "%s.unset: %s is not in the message", w, p)
+			return false
+		}
+		c.edits = append(c.edits, &caseEdit{path: p, node: item})
+	}
 	return true
 }
 
@@ -209,33 +221,12 @@ func (f *srcFile) parseExpect(n *yaml.Node, w string) (expectation, bool) {
 	if kv, has := m["valid"]; has && kv.valid {
 		e.valid, _ = f.boolean(kv.v, w+".valid")
 	}
-	readList := func(key string) []expectedViolation {
-		kv, has := m[key]
-		if !has || !kv.valid {
-			return nil
-		}
-		if kv.v.Kind != yaml.SequenceNode {
-			f.errorf(kv.v, "wrong-type", "%s.%s must be a list", w, key)
-			ok = false
-			return nil
-		}
-		out := []expectedViolation{}
-		for _, item := range kv.v.Content {
-			im := f.mapping(item, w+"."+key+" item", []string{"rule", "field"}, []string{"rule"})
-			var x expectedViolation
-			if r, has := im["rule"]; has && r.valid {
-				x.rule, _ = f.str(r.v, "rule")
-			}
-			if r, has := im["field"]; has && r.valid {
-				x.field, _ = f.str(r.v, "field")
-			}
-			out = append(out, x)
-		}
-		return out
-	}
-	e.violations = readList("violations")
+	var listOK bool
+	e.violations, listOK = f.expectedViolations(m, w, "violations")
+	ok = ok && listOK
 	if _, has := m["warnings"]; has {
-		e.warnings, e.checkWarn = readList("warnings"), true
+		e.warnings, listOK = f.expectedViolations(m, w, "warnings")
+		e.checkWarn, ok = true, ok && listOK
 	}
 	if kv, has := m["error"]; has && kv.valid {
 		if s, good := f.str(kv.v, w+".error"); good {
@@ -255,6 +246,32 @@ func (f *srcFile) parseExpect(n *yaml.Node, w string) (expectation, bool) {
 		ok = false
 	}
 	return e, ok
+}
+
+// expectedViolations reads the list of violations (or warnings) under key of an
+// expect mapping m: nil when there is none, false when it is not a list.
+func (f *srcFile) expectedViolations(m map[string]keyval, w, key string) ([]expectedViolation, bool) {
+	kv, has := m[key]
+	if !has || !kv.valid {
+		return nil, true
+	}
+	if kv.v.Kind != yaml.SequenceNode {
+		f.errorf(kv.v, "wrong-type", "%s.%s must be a list", w, key)
+		return nil, false
+	}
+	out := []expectedViolation{}
+	for _, item := range kv.v.Content {
+		im := f.mapping(item, w+"."+key+" item", []string{"rule", "field"}, []string{"rule"})
+		var x expectedViolation
+		if r, has := im["rule"]; has && r.valid {
+			x.rule, _ = f.str(r.v, "rule")
+		}
+		if r, has := im["field"]; has && r.valid {
+			x.field, _ = f.str(r.v, "field")
+		}
+		out = append(out, x)
+	}
+	return out, true
 }
 
 // buildSuites keeps the suites written in the selected envelope; a suite that names

@@ -121,30 +121,38 @@ func TestOutagesAreRetryable(t *testing.T) {
 	c := e.DynamoDBClient()
 	name := e.CreateTable(t, "outage", "pk")
 	items := []worker.Item{{Table: name, Key: map[string]string{"pk": "a"}, Attrs: map[string]any{}}}
+	// The modes run in turn: each pauses and stops the one emulator.
 	for _, mode := range []Mode{BatchUpsert, ConditionalPut} {
-		tbl := New(c, Options{Mode: mode, CallTimeout: 700 * time.Millisecond})
-		if err := e.DynamoDB.Pause(); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		checkRetryable(t, mode.String()+" on a hung table", tbl.Put(context.Background(), items)[0])
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("%s on a hung table took %v; the call timeout is 700ms", mode, d)
-		}
-		if err := e.DynamoDB.Resume(); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.DynamoDB.Stop(); err != nil {
-			t.Fatal(err)
-		}
-		checkRetryable(t, mode.String()+" on a stopped table", tbl.Put(context.Background(), items)[0])
-		checkRetryable(t, "probe of a stopped table", Probe(context.Background(), c, name, 700*time.Millisecond))
-		if err := e.DynamoDB.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := tbl.Put(context.Background(), items)[0]; err != nil {
-			t.Errorf("%s after restart: %v", mode, err)
-		}
+		t.Run(mode.String(), func(t *testing.T) {
+			checkOutages(t, e, New(c, Options{Mode: mode, CallTimeout: 700 * time.Millisecond}), mode, items)
+		})
+	}
+}
+
+// checkOutages puts items through tbl while DynamoDB hangs, then while it is stopped,
+// then after it restarts.
+func checkOutages(t *testing.T, e *awstest.Emulators, tbl *Table, mode Mode, items []worker.Item) {
+	if err := e.DynamoDB.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	checkRetryable(t, mode.String()+" on a hung table", tbl.Put(context.Background(), items)[0])
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("%s on a hung table took %v; the call timeout is 700ms", mode, d)
+	}
+	if err := e.DynamoDB.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DynamoDB.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkRetryable(t, mode.String()+" on a stopped table", tbl.Put(context.Background(), items)[0])
+	checkRetryable(t, "probe of a stopped table", Probe(context.Background(), e.DynamoDBClient(), items[0].Table, 700*time.Millisecond))
+	if err := e.DynamoDB.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tbl.Put(context.Background(), items)[0]; err != nil {
+		t.Errorf("%s after restart: %v", mode, err)
 	}
 }
 

@@ -160,20 +160,30 @@ func TestMissingQueueIsFatal(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := New(c, q.URL, Options{WaitTime: -1})
-	_, err := src.Receive(context.Background(), 10)
-	checkFatal(t, "receive", err)
 	m := worker.Message{ID: "m", ReceiptHandle: "rh"}
-	failed, err := src.Ack(context.Background(), []worker.Message{m})
-	checkFatal(t, "ack", err)
-	if len(failed) != 1 {
-		t.Errorf("ack: %d failed, want 1", len(failed))
+	for _, tc := range []struct {
+		name string
+		call func(t *testing.T) error
+	}{
+		{"Receive", func(*testing.T) error { _, err := src.Receive(context.Background(), 10); return err }},
+		{"Ack", func(t *testing.T) error {
+			failed, err := src.Ack(context.Background(), []worker.Message{m})
+			if len(failed) != 1 {
+				t.Errorf("ack: %d failed, want 1", len(failed))
+			}
+			return err
+		}},
+		{"SetVisibility", func(*testing.T) error {
+			_, err := src.SetVisibility(context.Background(), []worker.Visibility{{Message: m}})
+			return err
+		}},
+		{"ResolveURL", func(*testing.T) error { _, err := ResolveURL(context.Background(), c, q.Name, 0); return err }},
+		{"DeadLetter", func(*testing.T) error {
+			return NewDeadLetter(c, DeadLetterOptions{}).Send(context.Background(), q.URL, m, nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkFatal(t, tc.name, tc.call(t)) })
 	}
-	_, err = src.SetVisibility(context.Background(), []worker.Visibility{{Message: m}})
-	checkFatal(t, "set visibility", err)
-	_, err = ResolveURL(context.Background(), c, q.Name, 0)
-	checkFatal(t, "resolve url", err)
-	err = NewDeadLetter(c, DeadLetterOptions{}).Send(context.Background(), q.URL, m, nil)
-	checkFatal(t, "dead-letter", err)
 }
 
 func TestDeadLetterExplicitTarget(t *testing.T) {
@@ -227,30 +237,34 @@ func TestOutagesAreRetryable(t *testing.T) {
 	m := worker.Message{ID: "m", ReceiptHandle: "rh"}
 	dl := NewDeadLetter(c, DeadLetterOptions{Targets: map[string]string{q.URL: q.URL}, CallTimeout: 700 * time.Millisecond})
 
-	if err := e.SQS.Pause(); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err := src.Receive(context.Background(), 10)
-	checkRetryable(t, "receive from a hung queue", err)
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("receive from a hung queue took %v; the call timeout is 700ms", d)
-	}
-	_, err = src.Ack(context.Background(), []worker.Message{m})
-	checkRetryable(t, "ack on a hung queue", err)
-	checkRetryable(t, "dead-letter to a hung queue", dl.Send(context.Background(), q.URL, m, nil))
-	if err := e.SQS.Resume(); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := e.SQS.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	_, err = src.Receive(context.Background(), 10)
-	checkRetryable(t, "receive from a stopped queue", err)
-	_, err = src.SetVisibility(context.Background(), []worker.Visibility{{Message: m}})
-	checkRetryable(t, "set visibility on a stopped queue", err)
-	checkRetryable(t, "probe of a stopped queue", Probe(context.Background(), c, q.URL, 700*time.Millisecond))
-	_, err = VisibilityTimeout(context.Background(), c, q.URL, 700*time.Millisecond)
-	checkRetryable(t, "visibility timeout of a stopped queue", err)
+	// In turn: the queue hangs, then it is stopped.
+	t.Run("Hung", func(t *testing.T) {
+		if err := e.SQS.Pause(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err := src.Receive(context.Background(), 10)
+		checkRetryable(t, "receive from a hung queue", err)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("receive from a hung queue took %v; the call timeout is 700ms", d)
+		}
+		_, err = src.Ack(context.Background(), []worker.Message{m})
+		checkRetryable(t, "ack on a hung queue", err)
+		checkRetryable(t, "dead-letter to a hung queue", dl.Send(context.Background(), q.URL, m, nil))
+		if err := e.SQS.Resume(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Stopped", func(t *testing.T) {
+		if err := e.SQS.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := src.Receive(context.Background(), 10)
+		checkRetryable(t, "receive from a stopped queue", err)
+		_, err = src.SetVisibility(context.Background(), []worker.Visibility{{Message: m}})
+		checkRetryable(t, "set visibility on a stopped queue", err)
+		checkRetryable(t, "probe of a stopped queue", Probe(context.Background(), c, q.URL, 700*time.Millisecond))
+		_, err = VisibilityTimeout(context.Background(), c, q.URL, 700*time.Millisecond)
+		checkRetryable(t, "visibility timeout of a stopped queue", err)
+	})
 }
