@@ -8,7 +8,7 @@
 // nearest valid spelling, and every invalid value is reported, not just the first.
 //
 // Load takes the environment and the flags as parameters; the package never reads
-// the process's environment. It imports no other eventproc package.
+// the process's environment. It imports no other eventproc package but limits.
 package config
 
 import (

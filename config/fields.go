@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"eventproc/limits"
 )
 
 // kind is the type of a configuration value.
@@ -40,7 +42,7 @@ var fields = []field{
 	{key: "workers", kind: kInt, def: int64(256), min: 1, max: 10000, usage: "messages evaluated and settled at once"},
 	{key: "max_in_flight", kind: kInt, def: int64(1000), min: 10, max: 100000, usage: "received messages not yet settled, over every source"},
 	{key: "grace_period", kind: kDuration, def: 30 * time.Second, min: int64(time.Millisecond), usage: "time in-flight work gets after SIGTERM"},
-	{key: "visibility_timeout", kind: kDuration, def: 60 * time.Second, min: int64(time.Second), max: int64(12 * time.Hour),
+	{key: "visibility_timeout", kind: kDuration, def: 60 * time.Second, min: int64(time.Second), max: int64(limits.Visibility),
 		usage: "the queues' visibility timeout; messages held longer than half of it are extended"},
 	{key: "call_timeout", kind: kDuration, def: 10 * time.Second, min: int64(time.Millisecond), usage: "bound on each AWS call (a long poll gets receive_wait more)"},
 	{key: "receive_wait", kind: kDuration, def: 20 * time.Second, min: 0, max: int64(20 * time.Second), usage: "long-poll wait of a receive (SQS allows 0 to 20s)"},

@@ -15,6 +15,8 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
+
+	"eventproc/limits"
 )
 
 // evalState is the per-evaluation scratch space, pooled. It is also the CEL activation:
@@ -126,12 +128,9 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 	return v
 }
 
-// MaxMessageBytes is the largest message body the engine accepts: SQS's own limit.
-const MaxMessageBytes = 1 << 20
-
 func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *Verdict) {
-	if len(body) > MaxMessageBytes {
-		v.Outcome, v.Err = Invalid, &DecodeError{Offset: MaxMessageBytes, Reason: "message larger than 1 MiB"}
+	if len(body) > limits.MessageBytes { // the largest body SQS delivers
+		v.Outcome, v.Err = Invalid, &DecodeError{Offset: limits.MessageBytes, Reason: "message larger than 1 MiB"}
 		return
 	}
 	if !utf8.ValidString(body) {

@@ -6,10 +6,6 @@ import (
 	"eventproc/backoff"
 )
 
-// MaxVisibility is SQS's upper bound for a message's visibility timeout (12 hours).
-// A retry delay is applied as a visibility timeout, so no delay may exceed it.
-const MaxVisibility = 12 * time.Hour
-
 // RetryPolicy says how often, and after what delays, a message whose processing hit a
 // retryable infrastructure failure is tried again.
 type RetryPolicy struct {
