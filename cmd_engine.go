@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"eventproc/engine"
+	"eventproc/limits"
 )
 
 // The engine's commands: check (the linter), validate (NDJSON verdicts), test (suites).
@@ -316,7 +317,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 }
 
 // maxLine bounds one NDJSON line: SQS's largest message (1 MiB) plus its newline.
-const maxLine = 1<<20 + 1
+const maxLine = limits.MessageBytes + 1
 
 // A line of `eventproc validate` output:
 //

@@ -8,15 +8,17 @@
 // nearest valid spelling, and every invalid value is reported, not just the first.
 //
 // Load takes the environment and the flags as parameters; the package never reads
-// the process's environment. It imports no other eventproc package.
+// the process's environment. It imports no other eventproc package but limits.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,8 +51,8 @@ type Config struct {
 
 	// File is the configuration file that was read ("" when none).
 	File string
-	// queueURL is queue_url's value, concurrency concurrency's; fromList says that the
-	// sources key, not queue_url, named the queues. For Settings.
+	// queueURL is queue_url's value, concurrency concurrency's (the default of every
+	// source); fromList says that the sources key, not queue_url, named the queues.
 	queueURL    string
 	concurrency int
 	fromList    bool
@@ -97,6 +99,10 @@ type layer struct {
 // Load builds the effective configuration. Every problem is reported in one *Error;
 // the configuration is returned with it, every key that could be read set (a value
 // that could not falls back to the layer below), so that it can still be shown.
+//
+// It goes in phases: the layers are read (defaults, file, environment, flags), merged
+// with koanf, decoded into the Config field each key declares, and the queues are
+// resolved from queue_url and sources.
 func Load(in Input) (*Config, error) {
 	if in.ReadFile == nil {
 		in.ReadFile = os.ReadFile
@@ -104,38 +110,62 @@ func Load(in Input) (*Config, error) {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	defaults := layer{name: func(string) string { return "default" }, values: map[string]any{}}
+	layers := []layer{defaultLayer()}
+	file, fileLayer := readFile(in, add)
+	if file != "" {
+		layers = append(layers, fileLayer)
+	}
+	layers = append(layers, envLayer(in.Environ, add), flagLayer(in.Flags, add))
+	m := merge(layers, add)
+
+	c := &Config{File: file, Origin: m.origin}
+	c.decode(m, add)
+	c.resolveSources(m, in.QueueOptional, add)
+	if len(problems) > 0 {
+		return c, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// defaultLayer holds every key's declared default.
+func defaultLayer() layer {
+	l := layer{name: func(string) string { return "default" }, values: map[string]any{}}
 	for _, f := range fields {
 		if f.def != nil {
-			defaults.values[f.key] = f.def
+			l.values[f.key] = f.def
 		}
 	}
-	layers := []layer{defaults}
+	return l
+}
 
-	// The file.
-	envFile := lookupEnv(in.Environ, EnvConfigFile)
+// readFile reads the configuration file: --config, else $EVENTPROC_CONFIG, else
+// DefaultFile in the working directory when there is one. file is "" when none was read.
+func readFile(in Input, add addFunc) (file string, l layer) {
 	path, required := in.File, true
-	if path == "" && envFile != "" {
-		path = envFile
+	if path == "" {
+		path = lookupEnv(in.Environ, EnvConfigFile)
 	}
 	if path == "" {
 		path, required = filepath.Join(in.Dir, DefaultFile), false
 	}
-	var file string
 	data, err := in.ReadFile(path)
-	switch {
-	case err == nil:
-		file = path
-		vals, errs := fileValues(path, data)
-		problems = append(problems, errs...)
-		layers = append(layers, layer{name: func(string) string { return path }, values: vals})
-	case required || !errors.Is(err, fs.ErrNotExist):
-		add("read %s: %v", path, unwrapPath(err))
+	if err != nil {
+		if required || !errors.Is(err, fs.ErrNotExist) {
+			add("read %s: %v", path, unwrapPath(err))
+		}
+		return "", layer{}
 	}
+	vals, errs := fileValues(path, data)
+	for _, e := range errs {
+		add("%s", e)
+	}
+	return path, layer{name: func(string) string { return path }, values: vals}
+}
 
-	// The environment.
-	env := layer{name: EnvName, values: map[string]any{}}
-	for _, kv := range in.Environ {
+// envLayer holds the EVENTPROC_* variables' values, EVENTPROC_CONFIG aside.
+func envLayer(environ []string, add addFunc) layer {
+	l := layer{name: EnvName, values: map[string]any{}}
+	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(name, EnvPrefix) || name == EnvConfigFile {
 			continue
@@ -150,13 +180,16 @@ func Load(in Input) (*Config, error) {
 			add("%s=%q: %v", name, val, err)
 			continue
 		}
-		env.values[key] = v
+		l.values[key] = v
 	}
-	layers = append(layers, env)
+	return l
+}
 
-	// The flags.
-	flags := layer{name: func(k string) string { return "--" + FlagName(k) }, values: map[string]any{}}
-	for key, val := range in.Flags {
+// flagLayer holds the values of the flags that were set.
+func flagLayer(flags map[string]string, add addFunc) layer {
+	l := layer{name: func(k string) string { return "--" + FlagName(k) }, values: map[string]any{}}
+	for _, key := range slices.Sorted(maps.Keys(flags)) { // problems in a stable order
+		val := flags[key]
 		if _, ok := fieldByKey(key); !ok {
 			add("unknown flag key %q%s", key, suggest(key, keyNames()))
 			continue
@@ -166,69 +199,85 @@ func Load(in Input) (*Config, error) {
 			add("--%s=%q: %v", FlagName(key), val, err)
 			continue
 		}
-		flags.values[key] = v
+		l.values[key] = v
 	}
-	layers = append(layers, flags)
+	return l
+}
 
-	// Merge with koanf, remembering which layer set each key.
-	k := koanf.New(".")
-	origin := map[string]string{}
-	rank := map[string]int{}
+// merged is the layers merged: each key's value from the highest layer that sets it.
+type merged struct {
+	k      *koanf.Koanf
+	origin map[string]string // key → the name of the layer that set it
+	rank   map[string]int    // key → the index of that layer
+}
+
+func (m merged) where(key string) string { return m.origin[key] }
+
+// merge loads the layers into koanf in order, remembering which layer set each key.
+func merge(layers []layer, add addFunc) merged {
+	m := merged{k: koanf.New("."), origin: map[string]string{}, rank: map[string]int{}}
 	for i, l := range layers {
 		nested := map[string]any{}
 		for key, v := range l.values {
 			setNested(nested, key, v)
-			origin[key] = l.name(key)
-			rank[key] = i
+			m.origin[key] = l.name(key)
+			m.rank[key] = i
 		}
-		if err := k.Load(mapProvider(nested), nil); err != nil {
+		if err := m.k.Load(mapProvider(nested), nil); err != nil {
 			add("merge %s: %v", l.name(""), err)
 		}
 	}
+	return m
+}
 
-	c := &Config{File: file, Origin: origin}
-	where := func(key string) string { return origin[key] }
-	c.Rules = getString(k, "rules", where, add)
-	c.Envelope = getString(k, "envelope", where, add)
-	c.PersistMode = getString(k, "persist.mode", where, add)
-	c.Workers = int(getInt(k, "workers", where, add))
-	c.MaxInFlight = int(getInt(k, "max_in_flight", where, add))
-	concurrency := int(getInt(k, "concurrency", where, add))
-	c.GracePeriod = getDuration(k, "grace_period", where, add)
-	c.VisibilityTimeout = getDuration(k, "visibility_timeout", where, add)
-	c.CallTimeout = getDuration(k, "call_timeout", where, add)
-	c.ReceiveWait = getDuration(k, "receive_wait", where, add)
-	c.LogLevel = getString(k, "log.level", where, add)
-	c.LogFormat = getString(k, "log.format", where, add)
-	c.HTTPAddr = getString(k, "http.addr", where, add)
-	c.ProbeInterval = getDuration(k, "http.probe_interval", where, add)
-	if c.Rules == "" {
-		add("rules (%s): must not be empty", where("rules"))
-	}
-
-	// Sources: queue_url and sources; the higher layer wins, the same layer may not set both.
-	var fromList []Source
-	if raw := k.Get("sources"); raw != nil {
-		fromList = parseSources(raw, concurrency, where("sources"), add)
-	}
-	url := getString(k, "queue_url", where, add)
-	c.queueURL, c.concurrency = url, concurrency
-	_, hasURL := rank["queue_url"]
-	_, hasList := rank["sources"]
-	switch {
-	case hasURL && hasList && rank["queue_url"] == rank["sources"]:
-		add("queue_url (%s) and sources (%s): set one, not both", where("queue_url"), where("sources"))
-	case hasURL && (!hasList || rank["queue_url"] > rank["sources"]):
-		if url == "" {
-			add("queue_url (%s): must not be empty", where("queue_url"))
+// decode sets the Config field of every key but the queues' (see resolveSources),
+// checking each value against its declaration.
+func (c *Config) decode(m merged, add addFunc) {
+	for _, f := range fields {
+		if f.key == "queue_url" || f.key == "sources" {
+			continue
 		}
-		c.Sources = []Source{{QueueURL: url, Concurrency: concurrency}}
+		switch p := f.at(c).(type) {
+		case *string:
+			*p = getString(m.k, f, m.where, add)
+		case *int:
+			*p = int(getInt(m.k, f, m.where, add))
+		case *time.Duration:
+			*p = getDuration(m.k, f, m.where, add)
+		default:
+			panic(fmt.Sprintf("config: key %s decodes into a %T", f.key, p)) // TestFieldsBindConfig
+		}
+	}
+	if c.Rules == "" {
+		add("rules (%s): must not be empty", m.where("rules"))
+	}
+}
+
+// resolveSources sets Sources from queue_url and sources: the higher layer wins, the
+// same layer may not set both; a queue may be listed once.
+func (c *Config) resolveSources(m merged, queueOptional bool, add addFunc) {
+	var fromList []Source
+	if raw := m.k.Get("sources"); raw != nil {
+		fromList = parseSources(raw, c.concurrency, m.where("sources"), add)
+	}
+	queueURL, _ := fieldByKey("queue_url")
+	c.queueURL = getString(m.k, queueURL, m.where, add)
+	urlRank, hasURL := m.rank["queue_url"]
+	listRank, hasList := m.rank["sources"]
+	switch {
+	case hasURL && hasList && urlRank == listRank:
+		add("queue_url (%s) and sources (%s): set one, not both", m.where("queue_url"), m.where("sources"))
+	case hasURL && (!hasList || urlRank > listRank):
+		if c.queueURL == "" {
+			add("queue_url (%s): must not be empty", m.where("queue_url"))
+		}
+		c.Sources = []Source{{QueueURL: c.queueURL, Concurrency: c.concurrency}}
 	case hasList:
 		c.Sources, c.fromList = fromList, true
 		if len(fromList) == 0 {
-			add("sources (%s): no queue listed", where("sources"))
+			add("sources (%s): no queue listed", m.where("sources"))
 		}
-	case in.QueueOptional:
+	case queueOptional:
 	default:
 		add("no queue to consume: set queue_url (%s, --%s) or sources", EnvName("queue_url"), FlagName("queue_url"))
 	}
@@ -239,10 +288,6 @@ func Load(in Input) (*Config, error) {
 		}
 		seen[s.QueueURL] = true
 	}
-	if len(problems) > 0 {
-		return c, &Error{Problems: problems}
-	}
-	return c, nil
 }
 
 func unwrapPath(err error) error {

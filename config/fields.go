@@ -4,23 +4,29 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"eventproc/limits"
 )
 
-// kind is the type of a configuration value.
+// kind is the type of a configuration value, given by the Config field it is decoded
+// into.
 type kind int
 
 const (
-	kString kind = iota
-	kInt
-	kDuration
-	kSources
+	kString   kind = iota // a string field
+	kInt                  // an int field
+	kDuration             // a time.Duration field
+	kSources              // the []Source field
 )
 
-// field is one configuration key.
+// field is one configuration key: everything about it is declared here, once. Load
+// decodes its value into the Config field that at points to; Keys (the flags and the
+// documentation), Settings (eventproc config) and the example file's check are driven
+// from the same declaration.
 type field struct {
 	key   string
-	kind  kind
-	def   any // typed default; nil: none
+	at    func(c *Config) any // the Config field the key's value goes to: *string, *int, *time.Duration or *[]Source
+	def   any                 // typed default; nil: none
 	enum  []string
 	min   int64  // ints and durations (nanoseconds): lowest allowed
 	max   int64  // 0: no upper bound
@@ -28,26 +34,52 @@ type field struct {
 	usage string
 }
 
+// kind is the type of the field's value, by the type of its Config field.
+func (f field) kind() kind {
+	switch f.at(&Config{}).(type) {
+	case *int:
+		return kInt
+	case *time.Duration:
+		return kDuration
+	case *[]Source:
+		return kSources
+	}
+	return kString
+}
+
 // fields lists every key, in documentation order.
 var fields = []field{
-	{key: "queue_url", kind: kString, arg: "url", usage: "the queue to consume (shorthand for one source)"},
-	{key: "sources", kind: kSources, usage: "queues to consume: a list of {queue_url, concurrency}; as a string, comma-separated URL[=CONCURRENCY]"},
-	{key: "concurrency", kind: kInt, def: int64(4), min: 1, max: 100, usage: "long polls at once per source, unless the source says"},
-	{key: "rules", kind: kString, def: "events.d", arg: "dir", usage: "the events.d directory"},
-	{key: "envelope", kind: kString, arg: "name", usage: "the envelope to use when events.d declares several (default: the one marked default)"},
-	{key: "persist.mode", kind: kString, def: "batch", arg: "mode", enum: []string{"batch", "conditional"},
+	{key: "queue_url", at: func(c *Config) any { return &c.queueURL }, arg: "url",
+		usage: "the queue to consume (shorthand for one source)"},
+	{key: "sources", at: func(c *Config) any { return &c.Sources },
+		usage: "queues to consume: a list of {queue_url, concurrency}; as a string, comma-separated URL[=CONCURRENCY]"},
+	{key: "concurrency", at: func(c *Config) any { return &c.concurrency }, def: int64(4), min: 1, max: 100,
+		usage: "long polls at once per source, unless the source says"},
+	{key: "rules", at: func(c *Config) any { return &c.Rules }, def: "events.d", arg: "dir",
+		usage: "the events.d directory"},
+	{key: "envelope", at: func(c *Config) any { return &c.Envelope }, arg: "name",
+		usage: "the envelope to use when events.d declares several (default: the one marked default)"},
+	{key: "persist.mode", at: func(c *Config) any { return &c.PersistMode }, def: "batch", arg: "mode", enum: []string{"batch", "conditional"},
 		usage: "batch: BatchWriteItem upserts (last write wins); conditional: PutItem first-write-wins"},
-	{key: "workers", kind: kInt, def: int64(256), min: 1, max: 10000, usage: "messages evaluated and settled at once"},
-	{key: "max_in_flight", kind: kInt, def: int64(1000), min: 10, max: 100000, usage: "received messages not yet settled, over every source"},
-	{key: "grace_period", kind: kDuration, def: 30 * time.Second, min: int64(time.Millisecond), usage: "time in-flight work gets after SIGTERM"},
-	{key: "visibility_timeout", kind: kDuration, def: 60 * time.Second, min: int64(time.Second), max: int64(12 * time.Hour),
+	{key: "workers", at: func(c *Config) any { return &c.Workers }, def: int64(256), min: 1, max: 10000,
+		usage: "messages evaluated and settled at once"},
+	{key: "max_in_flight", at: func(c *Config) any { return &c.MaxInFlight }, def: int64(1000), min: 10, max: 100000,
+		usage: "received messages not yet settled, over every source"},
+	{key: "grace_period", at: func(c *Config) any { return &c.GracePeriod }, def: 30 * time.Second, min: int64(time.Millisecond),
+		usage: "time in-flight work gets after SIGTERM"},
+	{key: "visibility_timeout", at: func(c *Config) any { return &c.VisibilityTimeout }, def: 60 * time.Second, min: int64(time.Second), max: int64(limits.Visibility),
 		usage: "the queues' visibility timeout; messages held longer than half of it are extended"},
-	{key: "call_timeout", kind: kDuration, def: 10 * time.Second, min: int64(time.Millisecond), usage: "bound on each AWS call (a long poll gets receive_wait more)"},
-	{key: "receive_wait", kind: kDuration, def: 20 * time.Second, min: 0, max: int64(20 * time.Second), usage: "long-poll wait of a receive (SQS allows 0 to 20s)"},
-	{key: "log.level", kind: kString, def: "info", arg: "level", enum: []string{"debug", "info", "warn", "error"}, usage: "log level"},
-	{key: "log.format", kind: kString, def: "auto", arg: "format", enum: []string{"auto", "json", "text"}, usage: "log format; auto: text on a terminal, JSON otherwise"},
-	{key: "http.addr", kind: kString, def: ":9090", arg: "addr", usage: "address of /healthz, /readyz and /metrics; empty: none"},
-	{key: "http.probe_interval", kind: kDuration, def: 15 * time.Second, min: 0, max: int64(time.Hour),
+	{key: "call_timeout", at: func(c *Config) any { return &c.CallTimeout }, def: 10 * time.Second, min: int64(time.Millisecond),
+		usage: "bound on each AWS call (a long poll gets receive_wait more)"},
+	{key: "receive_wait", at: func(c *Config) any { return &c.ReceiveWait }, def: 20 * time.Second, min: 0, max: int64(20 * time.Second),
+		usage: "long-poll wait of a receive (SQS allows 0 to 20s)"},
+	{key: "log.level", at: func(c *Config) any { return &c.LogLevel }, def: "info", arg: "level", enum: []string{"debug", "info", "warn", "error"},
+		usage: "log level"},
+	{key: "log.format", at: func(c *Config) any { return &c.LogFormat }, def: "auto", arg: "format", enum: []string{"auto", "json", "text"},
+		usage: "log format; auto: text on a terminal, JSON otherwise"},
+	{key: "http.addr", at: func(c *Config) any { return &c.HTTPAddr }, def: ":9090", arg: "addr",
+		usage: "address of /healthz, /readyz and /metrics; empty: none"},
+	{key: "http.probe_interval", at: func(c *Config) any { return &c.ProbeInterval }, def: 15 * time.Second, min: 0, max: int64(time.Hour),
 		usage: "how often /readyz checks that every queue and table answers (GetQueueAttributes, DescribeTable); 0: never"},
 }
 
@@ -113,11 +145,11 @@ func (f field) argName() string {
 	switch {
 	case f.arg != "":
 		return f.arg
-	case f.kind == kInt:
+	case f.kind() == kInt:
 		return "count"
-	case f.kind == kDuration:
+	case f.kind() == kDuration:
 		return "duration"
-	case f.kind == kSources:
+	case f.kind() == kSources:
 		return "list"
 	}
 	return "value"

@@ -25,7 +25,7 @@ func (c *Config) Settings() []Setting {
 		s := Setting{Key: f.key, Origin: c.Origin[f.key]}
 		switch f.key {
 		case "queue_url":
-			s.Value = c.queueURL
+			s.Value = c.value(f)
 			if s.Origin != "" && c.fromList {
 				s.Origin += " (overridden by sources)"
 			}
@@ -40,7 +40,7 @@ func (c *Config) Settings() []Setting {
 				s.Origin = "queue_url (" + c.Origin["queue_url"] + ")"
 			}
 		default:
-			s.Value = c.value(f.key)
+			s.Value = c.value(f)
 		}
 		if s.Origin == "" {
 			s.Value = ""
@@ -53,40 +53,17 @@ func (c *Config) Settings() []Setting {
 	return out
 }
 
-// value formats the effective value of a scalar key.
-func (c *Config) value(key string) string {
-	d := func(x time.Duration) string { return x.String() }
-	switch key {
-	case "concurrency":
-		return fmt.Sprint(c.concurrency)
-	case "rules":
-		return c.Rules
-	case "envelope":
-		return c.Envelope
-	case "persist.mode":
-		return c.PersistMode
-	case "workers":
-		return fmt.Sprint(c.Workers)
-	case "max_in_flight":
-		return fmt.Sprint(c.MaxInFlight)
-	case "grace_period":
-		return d(c.GracePeriod)
-	case "visibility_timeout":
-		return d(c.VisibilityTimeout)
-	case "call_timeout":
-		return d(c.CallTimeout)
-	case "receive_wait":
-		return d(c.ReceiveWait)
-	case "log.level":
-		return c.LogLevel
-	case "log.format":
-		return c.LogFormat
-	case "http.addr":
-		return c.HTTPAddr
-	case "http.probe_interval":
-		return d(c.ProbeInterval)
+// value formats the effective value of a scalar key, from the Config field it declares.
+func (c *Config) value(f field) string {
+	switch p := f.at(c).(type) {
+	case *string:
+		return *p
+	case *int:
+		return fmt.Sprint(*p)
+	case *time.Duration:
+		return p.String()
 	}
-	panic("config: no value for key " + key) // a key added to fields but not here; TestSettingsCoverEveryKey
+	panic(fmt.Sprintf("config: no value of key %s", f.key)) // TestFieldsBindConfig
 }
 
 // Redacted is what replaces a secret.

@@ -31,7 +31,7 @@ func (yamlParser) Marshal(m map[string]any) ([]byte, error) { return yaml.Marsha
 // parseString converts an environment variable's or a flag's text to the key's type.
 func parseString(key, s string) (any, error) {
 	f, _ := fieldByKey(key)
-	switch f.kind {
+	switch f.kind() {
 	case kInt:
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
@@ -69,8 +69,8 @@ func parseString(key, s string) (any, error) {
 
 type addFunc func(format string, args ...any)
 
-func getString(k *koanf.Koanf, key string, where func(string) string, add addFunc) string {
-	f, _ := fieldByKey(key)
+func getString(k *koanf.Koanf, f field, where func(string) string, add addFunc) string {
+	key := f.key
 	raw := k.Get(key)
 	if raw == nil {
 		return ""
@@ -86,8 +86,8 @@ func getString(k *koanf.Koanf, key string, where func(string) string, add addFun
 	return s
 }
 
-func getInt(k *koanf.Koanf, key string, where func(string) string, add addFunc) int64 {
-	f, _ := fieldByKey(key)
+func getInt(k *koanf.Koanf, f field, where func(string) string, add addFunc) int64 {
+	key := f.key
 	var n int64
 	switch v := k.Get(key).(type) {
 	case nil:
@@ -108,8 +108,8 @@ func getInt(k *koanf.Koanf, key string, where func(string) string, add addFunc) 
 	return n
 }
 
-func getDuration(k *koanf.Koanf, key string, where func(string) string, add addFunc) time.Duration {
-	f, _ := fieldByKey(key)
+func getDuration(k *koanf.Koanf, f field, where func(string) string, add addFunc) time.Duration {
+	key := f.key
 	var d time.Duration
 	switch v := k.Get(key).(type) {
 	case nil:

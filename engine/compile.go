@@ -13,6 +13,8 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
 	"gopkg.in/yaml.v3"
+
+	"eventproc/limits"
 )
 
 // Compilation: CEL environments typed from the declarations, programs compiled once,
@@ -21,10 +23,6 @@ import (
 // DefaultCostLimit bounds every CEL expression, estimated at load time and enforced at
 // run time. defaults.cost_limit overrides it.
 const DefaultCostLimit = 1_000_000
-
-// maxMessageBytes bounds the size of anything in a message (SQS's limit is 1 MiB);
-// it is the size estimate for strings and lists without a max_length.
-const maxMessageBytes = MaxMessageBytes
 
 // provider makes the declared objects CEL struct types whose fields are read from
 // records; everything else goes to cel-go's own registry.
@@ -97,7 +95,8 @@ func baseEnv(objs map[string]*objSchema) (*cel.Env, error) {
 }
 
 // sizeEstimator bounds the sizes of declared strings and lists by their max_length,
-// and of everything else by the message size limit.
+// and of everything else by the message size limit (SQS's 1 MiB, limits.MessageBytes;
+// half of it for a list).
 type sizeEstimator struct {
 	roots map[string]*objSchema // "header", "body"
 }
@@ -132,9 +131,9 @@ func (e *sizeEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 		}
 	}
 	if t := n.Type(); t != nil && t.Kind() == types.ListKind {
-		return &checker.SizeEstimate{Min: 0, Max: maxMessageBytes / 2}
+		return &checker.SizeEstimate{Min: 0, Max: limits.MessageBytes / 2}
 	}
-	return &checker.SizeEstimate{Min: 0, Max: maxMessageBytes}
+	return &checker.SizeEstimate{Min: 0, Max: limits.MessageBytes}
 }
 
 func (e *sizeEstimator) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {

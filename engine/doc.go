@@ -39,7 +39,7 @@
 // intermediate maps, strings sliced from the body when they need no unescaping, and
 // records taken from pools. The decoder is strict: invalid UTF-8, control characters
 // in strings, trailing data, duplicate keys, nesting deeper than 64 levels and
-// messages over [MaxMessageBytes] are decode errors (outcome Invalid, with the byte
+// messages over 1 MiB ([limits.MessageBytes]) are decode errors (outcome Invalid, with the byte
 // offset). A value of the wrong type for a declared field is a violation, not an
 // error, so the rest of the message is still checked.
 //

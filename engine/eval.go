@@ -15,6 +15,8 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
+
+	"eventproc/limits"
 )
 
 // evalState is the per-evaluation scratch space, pooled. It is also the CEL activation:
@@ -126,9 +128,6 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 	return v
 }
 
-// MaxMessageBytes is the largest message body the engine accepts: SQS's own limit.
-const MaxMessageBytes = 1 << 20
-
 // evaluate runs the phases of Evaluate: check the message, decode and check the
 // header, look up the version, decode and check the body, run the rules, then build
 // the verdict.
@@ -203,10 +202,10 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 }
 
 // checkMessage reports a message the engine does not decode: one over
-// MaxMessageBytes, or not UTF-8 (at the offset of the first bad byte).
+// limits.MessageBytes, or not UTF-8 (at the offset of the first bad byte).
 func checkMessage(body string) error {
-	if len(body) > MaxMessageBytes {
-		return &DecodeError{Offset: MaxMessageBytes, Reason: "message larger than 1 MiB"}
+	if len(body) > limits.MessageBytes { // the largest body SQS delivers
+		return &DecodeError{Offset: limits.MessageBytes, Reason: "message larger than 1 MiB"}
 	}
 	if !utf8.ValidString(body) {
 		i := 0

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+
+	"eventproc/limits"
 )
 
 // Ruleset is a loaded, compiled events.d. It is immutable and safe for concurrent use.
@@ -1019,10 +1021,10 @@ func (l *loader) retryPolicy(base RetryPolicy, s *retrySpec) RetryPolicy {
 		}
 		bad(k, "retry.max_delay %s is below initial_delay %s", p.MaxDelay, p.InitialDelay)
 	}
-	if p.MaxDelay > MaxVisibility {
+	if p.MaxDelay > limits.Visibility {
 		bad("max_delay", "retry.max_delay %s exceeds SQS's 12h visibility limit", p.MaxDelay)
 	}
-	if p.InitialDelay > MaxVisibility {
+	if p.InitialDelay > limits.Visibility {
 		bad("initial_delay", "retry.initial_delay %s exceeds SQS's 12h visibility limit", p.InitialDelay)
 	}
 	if p.Multiplier < 1 {

@@ -1,13 +1,10 @@
 package engine
 
 import (
-	"math"
 	"time"
-)
 
-// MaxVisibility is SQS's upper bound for a message's visibility timeout (12 hours).
-// A retry delay is applied as a visibility timeout, so no delay may exceed it.
-const MaxVisibility = 12 * time.Hour
+	"eventproc/backoff"
+)
 
 // RetryPolicy says how often, and after what delays, a message whose processing hit a
 // retryable infrastructure failure is tried again.
@@ -33,24 +30,16 @@ var DefaultRetry = RetryPolicy{
 // attempt (1-based, as in SQS's ApproximateReceiveCount) failed. u is a uniform random
 // number in [0, 1) that drives the jitter; pass 0 for the un-jittered delay.
 //
-// The delay is InitialDelay × Multiplier^(attempt-1), capped at MaxDelay, then reduced
-// by Jitter×u of itself, and never below one second (SQS's granularity).
+// The delay is the policy's Backoff after attempt failures (InitialDelay ×
+// Multiplier^(attempt-1), capped at MaxDelay, then reduced by Jitter×u of itself), and
+// never below one second (SQS's granularity).
 func (p RetryPolicy) Delay(attempt int, u float64) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	d := float64(p.InitialDelay) * math.Pow(p.Multiplier, float64(attempt-1))
-	if d > float64(p.MaxDelay) || math.IsInf(d, 0) || math.IsNaN(d) {
-		d = float64(p.MaxDelay)
-	}
-	if p.Jitter > 0 && u > 0 {
-		d -= d * p.Jitter * u
-	}
-	out := time.Duration(d)
-	if out < time.Second {
-		out = time.Second
-	}
-	return out
+	return max(p.Backoff().Delay(attempt, u), time.Second)
+}
+
+// Backoff is the policy's delays as a backoff.Policy.
+func (p RetryPolicy) Backoff() backoff.Policy {
+	return backoff.Policy{Initial: p.InitialDelay, Multiplier: p.Multiplier, Max: p.MaxDelay, Jitter: p.Jitter}
 }
 
 // Exhausted reports whether attempt (1-based) was the last one the policy allows.

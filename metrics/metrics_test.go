@@ -79,8 +79,8 @@ func TestExposition(t *testing.T) {
 	}
 }
 
-// The metrics package imports the worker's and engine's types and Prometheus; no AWS,
-// no adapters, no koanf.
+// The metrics package imports the worker's and engine's types (with the leaf packages
+// backoff and limits they use) and Prometheus; no AWS, no adapters, no koanf.
 func TestDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
@@ -88,7 +88,8 @@ func TestDependencies(t *testing.T) {
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		if strings.HasPrefix(dep, "github.com/aws/") || strings.Contains(dep, "koanf") ||
-			strings.HasPrefix(dep, "eventproc/") && dep != "eventproc/metrics" && dep != "eventproc/worker" && dep != "eventproc/engine" {
+			strings.HasPrefix(dep, "eventproc/") && dep != "eventproc/metrics" && dep != "eventproc/worker" && dep != "eventproc/engine" &&
+				dep != "eventproc/backoff" && dep != "eventproc/limits" {
 			t.Errorf("metrics depends on %s", dep)
 		}
 	}

@@ -4,20 +4,23 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"eventproc/backoff"
 )
 
 // breaker pauses intake after a deployment error (*FatalError) from the table or the
 // dead-letter queue. While open, no poller receives. When the pause ends it lets one
 // poller receive a single message (the probe); if that message is settled without a
-// deployment error intake resumes, otherwise the pause doubles, up to max.
+// deployment error intake resumes, otherwise the pause grows as its backoff says.
 type breaker struct {
-	min, max time.Duration
-	now      func() time.Time
+	backoff backoff.Policy // the pause after each trip in a row
+	now     func() time.Time
 
 	mu       sync.Mutex
 	state    breakerState
 	until    time.Time
 	pause    time.Duration
+	trips    int           // trips since intake last resumed
 	probing  bool          // a probe message is out
 	changed  chan struct{} // closed on every state change
 	lastErr  error
@@ -32,8 +35,14 @@ const (
 	halfOpen
 )
 
-func newBreaker(min, max time.Duration, now func() time.Time, onChange func(bool, time.Duration, error)) *breaker {
-	return &breaker{min: min, max: max, now: now, changed: make(chan struct{}), onChange: onChange}
+// pauseBackoff is the intake pause after deployment errors in a row: PauseMin,
+// doubling per failed probe, capped at PauseMax.
+func (c *Config) pauseBackoff() backoff.Policy {
+	return backoff.Policy{Initial: c.PauseMin, Multiplier: 2, Max: c.PauseMax}
+}
+
+func newBreaker(pause backoff.Policy, now func() time.Time, onChange func(bool, time.Duration, error)) *breaker {
+	return &breaker{backoff: pause, now: now, changed: make(chan struct{}), onChange: onChange}
 }
 
 func (b *breaker) signalLocked() {
@@ -92,14 +101,15 @@ func (b *breaker) trip(err error) {
 	b.mu.Lock()
 	switch b.state {
 	case closed:
-		b.pause = b.min
+		b.trips = 1
 	case halfOpen:
-		b.pause = min(b.pause*2, b.max)
+		b.trips++
 	case open:
 		b.lastErr = err
 		b.mu.Unlock()
 		return
 	}
+	b.pause = b.backoff.Delay(b.trips, 0)
 	b.state = open
 	b.until = b.now().Add(b.pause)
 	b.lastErr = err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"eventproc/backoff"
 )
 
 // Acks and visibility changes that fail retryably (a throttled or failed
@@ -11,13 +13,13 @@ import (
 // side) are sent again a few times before the worker gives up on them: a lost ack
 // means a needless redelivery, a lost retry delay a retry too soon, and a lost
 // extension a message delivered twice.
-const (
-	callRetries    = 3                      // sends after the first
-	callRetryPause = 100 * time.Millisecond // before the first retry, doubling
-)
+const callRetries = 3 // sends after the first
+
+// callRetryPause is the pause before each send again: 100 ms before the first, doubling.
+var callRetryPause = backoff.Policy{Initial: 100 * time.Millisecond, Multiplier: 2}
 
 // withRetries calls do with vals, then again with the values whose errors are
-// retryable, up to callRetries times, pausing callRetryPause, doubling, between calls,
+// retryable, up to callRetries times, pausing as callRetryPause says between calls,
 // never past ctx and not once quit is closed (the grace period is over: the stop must
 // not wait for retries). Each call gets callTimeout. It returns one error per value:
 // the last one met.
@@ -28,8 +30,7 @@ func withRetries[T any](ctx context.Context, quit <-chan struct{}, vals []T, cal
 		return do(cctx, vs)
 	}
 	errs := call(vals)
-	pause := callRetryPause
-	for range callRetries {
+	for retry := 1; retry <= callRetries; retry++ {
 		var again []int
 		for i, err := range errs {
 			var re *RetryableError
@@ -37,10 +38,9 @@ func withRetries[T any](ctx context.Context, quit <-chan struct{}, vals []T, cal
 				again = append(again, i)
 			}
 		}
-		if len(again) == 0 || !pauseFor(ctx, quit, pause) {
+		if len(again) == 0 || !pauseFor(ctx, quit, callRetryPause.Delay(retry, 0)) {
 			break
 		}
-		pause *= 2
 		sub := make([]T, len(again))
 		for k, i := range again {
 			sub[k] = vals[i]

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"eventproc/backoff"
 	"eventproc/engine"
 )
 
@@ -106,7 +107,7 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 		failures++
 		w.stats.receiveErrors.Add(1)
 		s.setReceiveErr(err)
-		d := backoff(w.cfg.ReceiveBackoff, w.cfg.ReceiveBackoffMax, failures, w.cfg.Rand())
+		d := w.cfg.receiveBackoff().Delay(failures, w.cfg.Rand())
 		level := slog.LevelWarn
 		if IsFatal(err) {
 			level = slog.LevelError
@@ -118,14 +119,10 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 	}
 }
 
-// backoff is base × 2^(failures-1), capped, reduced by up to a quarter by jitter u.
-func backoff(base, limit time.Duration, failures int, u float64) time.Duration {
-	d := base
-	for i := 1; i < failures && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	return d - time.Duration(float64(d)*0.25*u)
+// receiveBackoff is the pause after failed receives: ReceiveBackoff, doubling per
+// failure, capped at ReceiveBackoffMax, shortened by up to a quarter by jitter.
+func (c *Config) receiveBackoff() backoff.Policy {
+	return backoff.Policy{Initial: c.ReceiveBackoff, Multiplier: 2, Max: c.ReceiveBackoffMax, Jitter: 0.25}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -72,7 +72,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	base, limit := 200*time.Millisecond, 20*time.Second
+	cfg := Config{ReceiveBackoff: 200 * time.Millisecond, ReceiveBackoffMax: 20 * time.Second}
 	for _, tt := range []struct {
 		failures int
 		u        float64
@@ -84,7 +84,7 @@ func TestBackoff(t *testing.T) {
 		{100, 0, 20 * time.Second},
 		{1, 1, 150 * time.Millisecond},
 	} {
-		if got := backoff(base, limit, tt.failures, tt.u); got != tt.want {
+		if got := cfg.receiveBackoff().Delay(tt.failures, tt.u); got != tt.want {
 			t.Errorf("backoff(%d, %v) = %v, want %v", tt.failures, tt.u, got, tt.want)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"eventproc/limits"
 	"eventproc/worker"
 	"eventproc/worker/workertest"
 )
@@ -67,7 +68,7 @@ func TestOversizedInvalidBodyStoredTruncated(t *testing.T) {
 	if a["raw_body_truncated"] != true || a["raw_body_size"] != int64(len(body)) {
 		t.Errorf("raw_body_truncated = %v, raw_body_size = %v; want true, %d", a["raw_body_truncated"], a["raw_body_size"], len(body))
 	}
-	if n := workertest.ItemSize(items[0]); n > workertest.MaxItemSize {
+	if n := workertest.ItemSize(items[0]); n > limits.ItemBytes {
 		t.Errorf("rejected item of %d bytes", n)
 	}
 }

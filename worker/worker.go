@@ -139,7 +139,7 @@ func New(cfg Config) (*Worker, error) {
 		registry: map[*job]struct{}{},
 	}
 	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
-	w.brk = newBreaker(cfg.PauseMin, cfg.PauseMax, time.Now, w.breakerChanged)
+	w.brk = newBreaker(cfg.pauseBackoff(), time.Now, w.breakerChanged)
 	w.puts = newBatcher(cfg.PutBatch, cfg.PutLinger, cfg.PutParallel, itemKey,
 		func() (context.Context, context.CancelFunc) { return context.WithTimeout(w.hardCtx, cfg.CallTimeout) },
 		func(ctx context.Context, items []Item) []error { return putBatch(ctx, cfg.Sink, items) })

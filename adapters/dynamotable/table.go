@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"eventproc/backoff"
 	"eventproc/worker"
 )
 
@@ -66,9 +67,11 @@ type Options struct {
 const (
 	maxBatchWrite      = 25
 	defaultCallTimeout = 10 * time.Second
-	firstBackoff       = 20 * time.Millisecond
-	maxBackoff         = 500 * time.Millisecond
 )
+
+// unprocessedBackoff is the pause before UnprocessedItems are sent again: 20 ms,
+// doubling up to 500 ms.
+var unprocessedBackoff = backoff.Policy{Initial: 20 * time.Millisecond, Multiplier: 2, Max: 500 * time.Millisecond}
 
 // Table writes worker items to DynamoDB. Safe for concurrent use.
 type Table struct {
@@ -178,7 +181,6 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 		byKey[it.Table+"\x00"+keyString(it.Key)] = i
 		req[it.Table] = append(req[it.Table], types.WriteRequest{PutRequest: &types.PutRequest{Item: avs[i]}})
 	}
-	backoff := firstBackoff
 	for attempt := 0; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, t.opts.CallTimeout)
 		out, err := t.api.BatchWriteItem(cctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
@@ -229,9 +231,8 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 				errs[r] = err
 			}
 			return
-		case <-time.After(backoff):
+		case <-time.After(unprocessedBackoff.Delay(attempt+1, 0)):
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

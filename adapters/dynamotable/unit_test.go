@@ -228,3 +228,15 @@ func TestKeySchemaMismatchIsFatal(t *testing.T) {
 		t.Errorf("another code with the key message: %v, want not fatal", err)
 	}
 }
+
+// TestUnprocessedBackoff: UnprocessedItems are sent again after 20 ms, doubling up to
+// 500 ms.
+func TestUnprocessedBackoff(t *testing.T) {
+	ms := time.Millisecond
+	want := []time.Duration{20 * ms, 40 * ms, 80 * ms, 160 * ms, 320 * ms, 500 * ms, 500 * ms, 500 * ms}
+	for i, w := range want {
+		if got := unprocessedBackoff.Delay(i+1, 0); got != w {
+			t.Errorf("pause before resend %d = %v, want %v", i+1, got, w)
+		}
+	}
+}

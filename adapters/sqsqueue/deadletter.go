@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"eventproc/limits"
 	"eventproc/worker"
 )
 
@@ -72,17 +73,13 @@ func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message
 	_, err = d.api.SendMessage(cctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(dlq),
 		MessageBody:       aws.String(msg.Body),
-		MessageAttributes: fitAttributes(messageAttributes(attrs), MaxMessageBytes-len(msg.Body)),
+		MessageAttributes: fitAttributes(messageAttributes(attrs), limits.MessageBytes-len(msg.Body)),
 	})
 	if err != nil {
 		return classify(fmt.Errorf("dead-letter message %s to %s: %w", msg.ID, dlq, err))
 	}
 	return nil
 }
-
-// MaxMessageBytes is SQS's limit on a message: its body plus, for every message
-// attribute, the bytes of its name, data type and value.
-const MaxMessageBytes = 1 << 20
 
 // attrPriority orders the dead-letter attributes from the most to the least telling:
 // when a message is too large to carry them all, the last go first.

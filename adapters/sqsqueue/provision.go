@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"eventproc/limits"
 )
 
 // ProvisionOptions configures Provision. The zero value gives the defaults.
@@ -60,7 +62,7 @@ func Provision(ctx context.Context, api API, name string, opts ProvisionOptions)
 	if opts.VisibilityTimeout == 0 {
 		opts.VisibilityTimeout = 60 * time.Second
 	}
-	if opts.VisibilityTimeout < 0 || opts.VisibilityTimeout > maxVisibility {
+	if opts.VisibilityTimeout < 0 || opts.VisibilityTimeout > limits.Visibility {
 		return Provisioned{}, fmt.Errorf("provision %s: visibility timeout %v is outside [0, 12h]", name, opts.VisibilityTimeout)
 	}
 	if opts.CallTimeout <= 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"eventproc/limits"
 	"eventproc/worker"
 )
 
@@ -34,7 +35,6 @@ type Options struct {
 
 const (
 	maxBatch          = 10
-	maxVisibility     = 12 * time.Hour
 	defaultWait       = 20 * time.Second
 	defaultCallTimout = 10 * time.Second
 )
@@ -206,7 +206,7 @@ func (q *Queue) SetVisibility(ctx context.Context, changes []worker.Visibility) 
 // VisibilitySeconds converts a delay to SQS's whole seconds: rounded up, within
 // [0, 43200].
 func VisibilitySeconds(d time.Duration) int32 {
-	d = min(max(d, 0), maxVisibility)
+	d = min(max(d, 0), limits.Visibility)
 	return int32(math.Ceil(d.Seconds()))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"eventproc/adapters/awstest"
+	"eventproc/limits"
 	"eventproc/worker"
 )
 
@@ -196,9 +197,9 @@ func TestDeadLetterLargeMessage(t *testing.T) {
 		size      int
 		wantAttrs []string
 	}{
-		{MaxMessageBytes - 400, []string{"outcome", "error", "attempts", "event_id", "event_type", "last_failure", "first_failure"}},
-		{MaxMessageBytes - 60, []string{"outcome", "attempts", "event_id"}},
-		{MaxMessageBytes - 1, nil},
+		{limits.MessageBytes - 400, []string{"outcome", "error", "attempts", "event_id", "event_type", "last_failure", "first_failure"}},
+		{limits.MessageBytes - 60, []string{"outcome", "attempts", "event_id"}},
+		{limits.MessageBytes - 1, nil},
 	} {
 		body := strings.Repeat("b", tc.size)
 		if err := dl.Send(context.Background(), p.URL, worker.Message{ID: "m", Body: body}, maps.Clone(attrs)); err != nil {
@@ -213,7 +214,7 @@ func TestDeadLetterLargeMessage(t *testing.T) {
 		if !slices.Equal(names, want) {
 			t.Errorf("%d bytes: attributes %v, want %v", tc.size, names, want)
 		}
-		if e := got.Attributes["error"]; tc.size == MaxMessageBytes-400 && (len(e) >= 1000 || len(e) < 64) {
+		if e := got.Attributes["error"]; tc.size == limits.MessageBytes-400 && (len(e) >= 1000 || len(e) < 64) {
 			t.Errorf("error attribute of %d bytes, want it cut to fit", len(e))
 		}
 		if _, err := New(c, p.DeadLetterURL, Options{}).Ack(context.Background(), []worker.Message{got}); err != nil {

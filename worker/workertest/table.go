@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"eventproc/limits"
 	"eventproc/worker"
 )
 
@@ -138,7 +139,7 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item: %w", err)}
 			continue
 		}
-		if n := ItemSize(it); n > MaxItemSize {
+		if n := ItemSize(it); n > limits.ItemBytes {
 			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item: item size %d has exceeded the maximum allowed size", n)}
 			continue
 		}
@@ -214,9 +215,6 @@ func checkValue(v any) error {
 	}
 	return fmt.Errorf("unsupported value of type %T", v)
 }
-
-// MaxItemSize is DynamoDB's limit on an item's size, in bytes.
-const MaxItemSize = 400 << 10
 
 // ItemSize estimates an item's size as DynamoDB counts it: attribute names and values
 // in UTF-8 bytes, a number at most 21 bytes, 1 byte for a boolean or null, 3 bytes and
