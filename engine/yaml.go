@@ -208,20 +208,6 @@ func (f *srcFile) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	return d, true
 }
 
-func (f *srcFile) strList(n *yaml.Node, what string) []string {
-	if n.Kind != yaml.SequenceNode {
-		f.errorf(n, "wrong-type", "%s must be a list, not %s", what, kindName(n))
-		return nil
-	}
-	var out []string
-	for _, c := range n.Content {
-		if s, ok := f.str(c, what+" item"); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // exprPos maps a position inside an expression's text (line 1-based, col 0-based, as
 // cel-go reports them) to a file position, following how the scalar was written.
 func (f *srcFile) exprPos(n *yaml.Node, line, col int) Pos {

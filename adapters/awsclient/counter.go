@@ -34,9 +34,6 @@ func (c *Counter) Instrument(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, c.addMiddleware)
 }
 
-// APIOption is the counting middleware as a client option (sqs.Options.APIOptions, …).
-func (c *Counter) APIOption() func(*middleware.Stack) error { return c.addMiddleware }
-
 func (c *Counter) addMiddleware(s *middleware.Stack) error {
 	// In the finalize step after the retry middleware: once per attempt.
 	return s.Finalize.Add(middleware.FinalizeMiddlewareFunc("eventproc.RequestCounter",

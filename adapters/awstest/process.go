@@ -125,16 +125,6 @@ func (p *Process) signal(sig syscall.Signal, paused bool) error {
 	return nil
 }
 
-// Output returns the end of what the process printed.
-func (p *Process) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.out == nil {
-		return ""
-	}
-	return p.out.String()
-}
-
 // freePort returns a loopback port that nothing listens on right now.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
