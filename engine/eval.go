@@ -105,7 +105,8 @@ func (s *evalState) release(rs *Ruleset) {
 }
 
 // Evaluate decodes and validates one message body and, for a valid event, computes its
-// persistence key and attributes. It never panics (an internal failure is reported as
+// persistence key and attributes and decodes the message for storage (Verdict.Fields,
+// Verdict.Body); for an invalid one, where it is stored (Verdict.Rejected). It never panics (an internal failure is reported as
 // RuleFailed) and never blocks: every CEL program is cost-bounded. ctx is checked
 // between rules; when it is done the verdict is RuleFailed with an Err that wraps
 // ctx.Err(), and the caller must not act on it.
@@ -120,7 +121,13 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 		s.release(rs)
 	}()
 	rs.evaluate(ctx, body, s, v)
-	if v.Outcome == Invalid {
+	switch v.Outcome {
+	case Valid:
+		if err := rs.document(s, body, v); err != nil {
+			*v = Verdict{Outcome: RuleFailed, EventType: v.EventType, Version: v.Version, EventID: v.EventID, Retry: v.Retry,
+				Err: &RuleError{Rule: "engine", Pos: Pos{File: "engine"}, Err: fmt.Errorf("internal error: decode document: %w", err)}}
+		}
+	case Invalid:
 		rs.rejected(s, body, v)
 	}
 	return v
