@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -15,12 +14,12 @@ import (
 
 // reloader replaces the worker's rules on SIGHUP. The new events.d is loaded with the
 // configured envelope and held to `eventproc check`'s standard — it compiles without
-// error and its test suites pass — its envelope keeps the body field the worker
-// stores (changing that needs a restart), and every table it writes to exists and is
+// error and its test suites pass — and every table it writes to exists and is
 // keyed as its persistence mapping says (as `check --connect` checks them). Any problem keeps the rules in use and logs
 // every diagnostic; otherwise the new rules serve every message started from then on
-// (worker.SwapEngine: each message is evaluated and stored under one ruleset), so
-// nothing is lost or handled twice.
+// (worker.SwapEngine: each message is evaluated and stored under one ruleset, its
+// verdict carrying its item), so nothing is lost or handled twice. Any part of the
+// rules may change, the envelope's body field included.
 type reloader struct {
 	dir, envelope string
 	eng           *worker.SwapEngine
@@ -62,11 +61,6 @@ func (r *reloader) reload(ctx context.Context) bool {
 		for _, d := range rs.TestDiagnostics(ctx) {
 			d.File = joinPath(r.dir, d.File)
 			diags = append(diags, d)
-		}
-		old := r.cur.Load()
-		if was, now := old.Envelope().BodyField, rs.Envelope().BodyField; was != now {
-			diags = append(diags, engine.Diagnostic{Pos: engine.Pos{File: r.dir}, Severity: engine.Error, Code: "invalid-value",
-				Message: fmt.Sprintf("the envelope's body field changed from %q to %q: restart the worker to apply it", was, now)})
 		}
 		if r.checkTables != nil && !diags.HasErrors() {
 			diags = append(diags, r.checkTables(ctx, rs)...)

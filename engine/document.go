@@ -3,14 +3,15 @@ package engine
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
 // DecodeDocument decodes a whole message body generically, for storage: objects
 // become map[string]any, arrays []any, numbers json.Number (the exact literal), and
 // strings, bools and null their Go equivalents. It applies the engine's limits (valid
-// UTF-8, depth, duplicate keys) and fails on a body that is not a JSON object.
+// UTF-8, depth, duplicate keys) and fails on a body that is not a JSON object. Strings
+// without escapes share body's memory. Evaluate decodes a valid event's message this
+// way into its verdict (Verdict.Fields, Verdict.Body).
 func DecodeDocument(body string) (map[string]any, error) {
 	if !utf8.ValidString(body) {
 		return nil, &DecodeError{Reason: "invalid UTF-8"}
@@ -41,7 +42,7 @@ func (d *decoder) anyValue() (any, error) {
 				return d.fail("duplicate key " + strconv.Quote(k))
 			}
 			v, err := d.anyValue()
-			m[strings.Clone(k)] = v
+			m[k] = v
 			return err
 		})
 		return m, err
@@ -54,8 +55,7 @@ func (d *decoder) anyValue() (any, error) {
 		})
 		return l, err
 	case c == '"':
-		s, err := d.str()
-		return strings.Clone(s), err
+		return d.str()
 	case c == '-' || '0' <= c && c <= '9':
 		start := d.i
 		if _, err := d.num(); err != nil {
@@ -73,4 +73,38 @@ func (d *decoder) anyValue() (any, error) {
 		return nil, d.fail("unexpected end of input")
 	}
 	return nil, d.fail("unexpected character")
+}
+
+// document decodes the message of a valid verdict for storage into v.Fields and
+// v.Body, reusing s's decoder: the typed pass has read the same bytes without error,
+// so an error here is the engine's own.
+func (rs *Ruleset) document(s *evalState, body string, v *Verdict) error {
+	d := &s.d
+	d.src, d.i, d.depth = body, 0, 0
+	d.ws()
+	if d.peek() != '{' {
+		return d.notObject()
+	}
+	bodyField := rs.env.bodyField
+	v.Fields = make([]Attribute, 0, len(rs.env.header.fields))
+	err := d.members(func(k string) error {
+		val, err := d.anyValue()
+		if err != nil {
+			return err
+		}
+		if k != bodyField {
+			v.Fields = append(v.Fields, Attribute{Name: k, Value: val})
+			return nil
+		}
+		m, ok := val.(map[string]any)
+		if !ok {
+			return d.fail("the body field is not an object")
+		}
+		v.Body = m
+		return nil
+	})
+	if err == nil && v.Body == nil {
+		err = d.fail("no body field")
+	}
+	return err
 }

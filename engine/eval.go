@@ -106,9 +106,11 @@ func (s *evalState) release(rs *Ruleset) {
 	statePool.Put(s)
 }
 
-// Evaluate decodes and validates one message body and, for a valid event, computes its
-// persistence key and attributes. It never panics (an internal failure is reported as
-// RuleFailed) and never blocks: every CEL program is cost-bounded. ctx is checked
+// Evaluate decodes and validates one message body. For a valid event the verdict
+// carries its item: the persistence key and attributes, and the message decoded for
+// storage (Verdict.Fields, Verdict.Body); for an invalid one, where it is stored
+// (Verdict.Rejected, Verdict.Header). It never panics (an internal failure is reported
+// as RuleFailed) and never blocks: every CEL program is cost-bounded. ctx is checked
 // between rules; when it is done the verdict is RuleFailed with an Err that wraps
 // ctx.Err(), and the caller must not act on it.
 func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
@@ -116,16 +118,27 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 	s := statePool.Get().(*evalState)
 	defer func() {
 		if r := recover(); r != nil {
-			*v = Verdict{Outcome: RuleFailed, EventType: v.EventType, Version: v.Version, EventID: v.EventID, Retry: v.Retry,
-				Err: &RuleError{Rule: "engine", Pos: Pos{File: "engine"}, Err: fmt.Errorf("internal error: %v", r)}}
+			v.internal(fmt.Errorf("%v", r))
 		}
 		s.release(rs)
 	}()
 	rs.evaluate(ctx, body, s, v)
-	if v.Outcome == Invalid {
+	switch v.Outcome {
+	case Valid:
+		if err := rs.document(s, body, v); err != nil {
+			v.internal(fmt.Errorf("decode document: %w", err))
+		}
+	case Invalid:
 		rs.rejected(s, body, v)
 	}
 	return v
+}
+
+// internal makes v a RuleFailed verdict for a failure of the engine itself, keeping
+// what identifies the event and its retry policy.
+func (v *Verdict) internal(err error) {
+	*v = Verdict{Outcome: RuleFailed, EventType: v.EventType, Version: v.Version, EventID: v.EventID, Retry: v.Retry,
+		Err: &RuleError{Rule: "engine", Pos: Pos{File: "engine"}, Err: fmt.Errorf("internal error: %w", err)}}
 }
 
 // evaluate runs the phases of Evaluate: check the message, decode and check the

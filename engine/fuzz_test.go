@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzEvaluate: decoding and evaluating any body never panics, and the verdict is
-// consistent (Valid has a key, Invalid has a reason).
+// consistent (Valid has a key and the body document, Invalid has a reason).
 func FuzzEvaluate(f *testing.F) {
 	rs := shipped(f)
 	f.Add(benchOrder)
@@ -28,7 +28,7 @@ func FuzzEvaluate(f *testing.F) {
 		v := rs.Evaluate(context.Background(), body)
 		switch v.Outcome {
 		case Valid:
-			if v.Persist == nil || len(v.Persist.Key) == 0 || v.Err != nil || len(v.Violations) > 0 {
+			if v.Persist == nil || len(v.Persist.Key) == 0 || v.Body == nil || v.Err != nil || len(v.Violations) > 0 {
 				t.Fatalf("inconsistent valid verdict %+v", v)
 			}
 		case Invalid:

@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
 	"reflect"
 	"sort"
 	"testing"
@@ -197,6 +201,87 @@ func TestFormatSchemaPersistKeys(t *testing.T) {
 		sort.Strings(got)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s keys: schema %v, parser %v", name, got, want)
+		}
+	}
+}
+
+// TestValidVerdictDocument: a Valid verdict carries the rest of its item, decoded once:
+// the message's members but the body field, in message order (undeclared ones and a
+// timestamp as sent included), and the body field's object, numbers as their exact
+// literals — whatever the body field is called.
+func TestValidVerdictDocument(t *testing.T) {
+	const msg = `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t","client_id":"c",` +
+		`"occurred_at":"2026-02-04T14:00:15-03:00","extra":{"n":1.50,"l":[null,true]},` +
+		`%q:{"order_id":"o-\u00e9","total":5.0,"skus":["a"],"note":"x"}}`
+	wantFields := []Attribute{{"event_id", "e"}, {"event_type", "o"}, {"schema_version", "v1"}, {"tenant_id", "t"},
+		{"client_id", "c"}, {"occurred_at", "2026-02-04T14:00:15-03:00"},
+		{"extra", map[string]any{"n": json.Number("1.50"), "l": []any{nil, true}}}}
+	wantBody := map[string]any{"order_id": "o-é", "total": json.Number("5.0"), "skus": []any{"a"}, "note": "x"}
+	for _, field := range []string{"body", "data"} {
+		t.Run(field, func(t *testing.T) {
+			rules := fstest.MapFS{}
+			for name, f := range rejectionRules {
+				rules[name] = f
+			}
+			rules["envelope.yaml"] = &fstest.MapFile{Data: bytes.Replace(rejectionRules["envelope.yaml"].Data,
+				[]byte("body_field: body"), []byte("body_field: "+field), 1)}
+			rules["o_test.yaml"] = &fstest.MapFile{Data: bytes.Replace(rejectionRules["o_test.yaml"].Data,
+				[]byte(`"body":`), []byte(`"`+field+`":`), 1)}
+			rs, diags := Load(rules)
+			if rs == nil || diags.HasErrors() {
+				t.Fatalf("load: %v", diags)
+			}
+			v := rs.Evaluate(context.Background(), fmt.Sprintf(msg, field))
+			if v.Outcome != Valid {
+				t.Fatalf("outcome %s: %s", v.Outcome, v.Reason())
+			}
+			if !reflect.DeepEqual(v.Fields, wantFields) {
+				t.Errorf("fields\n got %#v\nwant %#v", v.Fields, wantFields)
+			}
+			if !reflect.DeepEqual(v.Body, wantBody) {
+				t.Errorf("body\n got %#v\nwant %#v", v.Body, wantBody)
+			}
+		})
+	}
+}
+
+// TestValidVerdictIsTheDocument: for every shipped envelope, type and version, a valid
+// event's Fields and Body are its message as DecodeDocument decodes it.
+func TestValidVerdictIsTheDocument(t *testing.T) {
+	every, diags := LoadEvery(os.DirFS("../events.d"))
+	if diags.HasErrors() {
+		t.Fatalf("load: %v", diags)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, er := range every {
+		rs := er.Rules
+		for _, ti := range rs.Types() {
+			for _, ver := range ti.Versions {
+				for range 20 {
+					body, err := rs.Generate(ti.Name, ver, r, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					v := rs.Evaluate(context.Background(), body)
+					if v.Outcome != Valid {
+						t.Fatalf("%s: %s %s generated invalid: %s", er.Envelope, ti.Name, ver, v.Reason())
+					}
+					want, err := DecodeDocument(body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := map[string]any{rs.Envelope().BodyField: v.Body}
+					for _, f := range v.Fields {
+						if _, dup := got[f.Name]; dup {
+							t.Fatalf("%s twice in %v", f.Name, v.Fields)
+						}
+						got[f.Name] = f.Value
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s: verdict\n got %v\nwant %v", er.Envelope, got, want)
+					}
+				}
+			}
 		}
 	}
 }

@@ -68,8 +68,18 @@ type Verdict struct {
 	// *UnknownTypeError) and every RuleFailed outcome (*RuleError).
 	Err error
 
-	// Persist is set when Outcome is Valid.
+	// Persist is set when Outcome is Valid: the table, the key and the persistence
+	// attributes of the event's item.
 	Persist *Persist
+
+	// Fields and Body are set when Outcome is Valid: the rest of the event's item, the
+	// message decoded for storage once, during Evaluate. Fields lists the message's
+	// top-level members other than the envelope's body field, in message order; Body
+	// is the body field's object. Values are decoded as DecodeDocument decodes them
+	// (numbers as json.Number, texts as sent), and their strings share the message's
+	// memory.
+	Fields []Attribute
+	Body   map[string]any
 
 	// Rejected is set when Outcome is Invalid: the table the message is stored in (the
 	// type's rejected_table, else the defaults'), its key (as Ruleset.Rejection gives

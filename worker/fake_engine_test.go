@@ -38,12 +38,8 @@ func newFakeEngine() *fakeEngine {
 		Multiplier: 2, MaxDelay: 5 * time.Minute, Jitter: 0.2}, block: make(chan struct{}), calls: map[string]int{}}
 }
 
-func (e *fakeEngine) Envelope() engine.EnvelopeInfo {
-	return engine.EnvelopeInfo{TypeField: "event_type", VersionField: "schema_version", IDField: "event_id",
-		BodyField: "body", HeaderFields: []string{"event_id", "event_type", "schema_version", "tenant_id"}}
-}
-
-func (e *fakeEngine) Rejection(body string) engine.Persist {
+// rejection is where a rejected body is stored.
+func (e *fakeEngine) rejection(body string) engine.Persist {
 	sum := sha256.Sum256([]byte(body))
 	return engine.Persist{Table: "rejected", Key: []engine.Attribute{{Name: "pk", Value: "rejected#" + hex.EncodeToString(sum[:])}}}
 }
@@ -65,6 +61,8 @@ func (e *fakeEngine) Evaluate(ctx context.Context, body string) *engine.Verdict 
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
 		v.Outcome = engine.Invalid
 		v.Err = &engine.DecodeError{Reason: err.Error()}
+		p := e.rejection(body)
+		v.Rejected = &p
 		return v
 	}
 	e.mu.Lock()
@@ -75,13 +73,15 @@ func (e *fakeEngine) Evaluate(ctx context.Context, body string) *engine.Verdict 
 	case "invalid":
 		v.Outcome = engine.Invalid
 		v.Violations = []engine.Violation{{Rule: "body.total.gt", Field: "body.total", Message: "must be > 0"}}
+		p := e.rejection(body)
+		v.Rejected = &p
 		return v
 	case "invalid-typed":
 		// A type with its own rejected table and attributes; one header field valid.
 		v.Outcome = engine.Invalid
 		v.Violations = []engine.Violation{{Rule: "header.client_id.required", Field: "header.client_id", Message: "is required"}}
 		v.Header = []engine.Attribute{{Name: "event_id", Value: doc.ID}, {Name: "tenant_id", Value: "tenant-7"}}
-		p := e.Rejection(body)
+		p := e.rejection(body)
 		p.Table = "rejected_orders"
 		p.Attributes = []engine.Attribute{{Name: "order_ref", Value: "ord-9"}}
 		v.Rejected = &p
@@ -102,17 +102,27 @@ func (e *fakeEngine) Evaluate(ctx context.Context, body string) *engine.Verdict 
 	v.Outcome = engine.Valid
 	v.Persist = &engine.Persist{Table: "events", Key: []engine.Attribute{{Name: "pk", Value: "evt#" + doc.ID}},
 		Attributes: []engine.Attribute{{Name: "tenant", Value: "t-1"}}}
+	v.Fields, v.Body = document(body)
 	return v
 }
 
-func decodeJSON(body string) (map[string]any, error) {
+// document decodes a valid body for storage as the engine does: its members but
+// "body", and "body".
+func document(body string) ([]engine.Attribute, map[string]any) {
 	d := json.NewDecoder(bytes.NewReader([]byte(body)))
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
-		return nil, err
+		panic(err) // Evaluate has decoded it already
 	}
-	return m, nil
+	var fields []engine.Attribute
+	for k, x := range m {
+		if k != "body" {
+			fields = append(fields, engine.Attribute{Name: k, Value: x})
+		}
+	}
+	b, _ := m["body"].(map[string]any)
+	return fields, b
 }
 
 func event(id, do string) string {
@@ -156,7 +166,6 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 		PauseMax:          200 * time.Millisecond,
 		Now:               r.clock.Now,
 		Rand:              func() float64 { return 0.5 },
-		Decode:            decodeJSON,
 		Logger:            testLogger(t),
 	}
 	for _, o := range opts {

@@ -23,7 +23,7 @@ func FuzzItem(f *testing.F) {
 	if rs == nil || diags.HasErrors() {
 		f.Fatalf("events.d: %v", diags)
 	}
-	w := &Worker{cfg: Config{Engine: rs, Decode: engine.DecodeDocument, Now: time.Now}, env: rs.Envelope()}
+	w := &Worker{cfg: Config{Engine: rs, Now: time.Now}}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, ti := range rs.Types() {
 		for _, v := range ti.Versions {

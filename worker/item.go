@@ -8,30 +8,25 @@ import (
 	"eventproc/engine"
 )
 
-// validItem builds the item of a valid event: every header field, the body as a native
-// map, the engine's persistence attributes, and the processing facts. The key comes
-// from the persistence mapping, so a redelivered or duplicated event writes the same
-// item again.
+// validItem builds the item of a valid event from its verdict: the message's members
+// but the body, the engine's persistence attributes, the body as "body", the event's
+// type, version and id, and the processing facts. The key comes from the persistence
+// mapping, so a redelivered or duplicated event writes the same item again.
 func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
 	if v.Persist == nil || v.Persist.Table == "" || len(v.Persist.Key) == 0 {
 		return Item{}, fmt.Errorf("valid verdict without a persistence target")
 	}
-	doc, err := w.cfg.Decode(msg.Body)
-	if err != nil {
-		return Item{}, fmt.Errorf("decode document: %w", err)
+	if v.Body == nil {
+		return Item{}, fmt.Errorf("valid verdict without a body document")
 	}
-	attrs := make(map[string]any, len(doc)+len(v.Persist.Attributes)+8)
-	for k, val := range doc {
-		if k != w.env.BodyField {
-			attrs[k] = val
-		}
+	attrs := make(map[string]any, len(v.Fields)+len(v.Persist.Attributes)+8)
+	for _, f := range v.Fields {
+		attrs[f.Name] = f.Value
 	}
 	for _, a := range v.Persist.Attributes {
 		attrs[a.Name] = a.Value
 	}
-	if w.env.BodyField != "" {
-		attrs["body"] = doc[w.env.BodyField]
-	}
+	attrs["body"] = v.Body
 	attrs["event_type"] = v.EventType
 	attrs["schema_version"] = v.Version
 	attrs["event_id"] = v.EventID
@@ -46,21 +41,16 @@ func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
 	return Item{Table: v.Persist.Table, Key: key, Attrs: attrs}, nil
 }
 
-// rejectedItem builds the item of an invalid message: where the verdict's Rejected says
-// (else the engine's Rejection), with the header fields that were valid, the type's
-// persistence attributes that could be computed, the reason, the violations and the raw
-// body, so that rejections can be found by tenant like valid events.
+// rejectedItem builds the item of an invalid message where its verdict's Rejected
+// says, with the header fields that were valid, the type's persistence attributes that
+// could be computed, the reason, the violations and the raw body, so that rejections
+// can be found by tenant like valid events. A verdict without a Rejected target gives
+// an item without a table or key: the sink refuses it as unwritable and the message is
+// dead-lettered.
 func (w *Worker) rejectedItem(msg Message, v *engine.Verdict) Item {
-	return w.rejectedItemOf(w.cfg.Engine, msg, v)
-}
-
-// rejectedItemOf is rejectedItem with the engine that evaluated the message.
-func (w *Worker) rejectedItemOf(eng Engine, msg Message, v *engine.Verdict) Item {
 	var p engine.Persist
 	if v.Rejected != nil {
 		p = *v.Rejected
-	} else {
-		p = eng.Rejection(msg.Body)
 	}
 	violations := make([]any, 0, len(v.Violations))
 	for _, x := range v.Violations {

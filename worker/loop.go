@@ -188,8 +188,7 @@ func (w *Worker) process(j *job) (f facts) {
 			f.panic = &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
-	eng := current(w.cfg.Engine) // one engine per message, even across a reload
-	v := eng.Evaluate(w.hardCtx, j.msg.Body)
+	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body) // the verdict carries the item: one ruleset per message, even across a reload
 	if v == nil {
 		panic("engine returned no verdict")
 	}
@@ -200,7 +199,7 @@ func (w *Worker) process(j *job) (f facts) {
 	case engine.Valid:
 		item, err = w.validItem(j.msg, v)
 	case engine.Invalid:
-		item = w.rejectedItemOf(eng, j.msg, v)
+		item = w.rejectedItem(j.msg, v)
 	default:
 		return f
 	}

@@ -494,7 +494,7 @@ func TestSeveralSources(t *testing.T) {
 		qb.Enqueue(event(fmt.Sprintf("b-%d", i), "ok"), nil)
 	}
 	qb.Enqueue(event("b-rule", "rule"), nil)
-	w, err := worker.New(worker.Config{Engine: eng, Sink: table, DeadLetter: dlq, Decode: decodeJSON,
+	w, err := worker.New(worker.Config{Engine: eng, Sink: table, DeadLetter: dlq,
 		Sources: []worker.SourceConfig{{Source: qa, Pollers: 1}, {Source: qb, Pollers: 3}}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -567,7 +567,7 @@ func TestDeadLetterPanicRetries(t *testing.T) {
 	var dlq *panickyDLQ
 	r := newRig(t)
 	dlq = &panickyDLQ{DeadLetter: r.dlq}
-	w, err := worker.New(worker.Config{Engine: r.eng, Sink: r.table, DeadLetter: dlq, Decode: decodeJSON,
+	w, err := worker.New(worker.Config{Engine: r.eng, Sink: r.table, DeadLetter: dlq,
 		Sources: []worker.SourceConfig{{Source: r.queue}}, Now: r.clock.Now, Rand: func() float64 { return 0.5 },
 		Logger: testLogger(t)})
 	if err != nil {

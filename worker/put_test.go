@@ -29,7 +29,7 @@ func TestSinkPanicDeadLettersOnlyTheCulprit(t *testing.T) {
 	r = newRig(t, func(c *worker.Config, _ *workertest.QueueOptions) {
 		c.PutLinger = 50 * time.Millisecond
 	})
-	w, err := worker.New(worker.Config{Engine: r.eng, Sink: panickySink{r.table}, DeadLetter: r.dlq, Decode: decodeJSON,
+	w, err := worker.New(worker.Config{Engine: r.eng, Sink: panickySink{r.table}, DeadLetter: r.dlq,
 		Sources: []worker.SourceConfig{{Source: r.queue}}, Now: r.clock.Now, Rand: func() float64 { return 0.5 },
 		PutLinger: 50 * time.Millisecond, Logger: testLogger(t)})
 	if err != nil {

@@ -17,12 +17,10 @@ import (
 // Implementations are safe for concurrent use.
 type Engine interface {
 	// Evaluate decides about one message body; it never blocks and never panics
-	// (a panic is recovered by the loop anyway).
+	// (a panic is recovered by the loop anyway). The verdict carries everything the
+	// stored item needs (engine.Verdict: Persist, Fields and Body when Valid; Rejected
+	// and Header when Invalid): the worker adds only the processing facts.
 	Evaluate(ctx context.Context, body string) *engine.Verdict
-	// Rejection says where and under which key a rejected (Invalid) body is stored.
-	Rejection(body string) engine.Persist
-	// Envelope names the envelope's fields (the body field is stored as "body").
-	Envelope() engine.EnvelopeInfo
 }
 
 var _ Engine = (*engine.Ruleset)(nil)
@@ -63,16 +61,14 @@ type Config struct {
 	PauseMin          time.Duration // first intake pause after a deployment error (5 s)
 	PauseMax          time.Duration // cap of that pause, doubling per failed probe (2 min)
 
-	Now    func() time.Time                          // timestamps of items and dead letters; time.Now when nil
-	Rand   func() float64                            // uniform in [0, 1) for jitter; math/rand/v2 when nil
-	Decode func(body string) (map[string]any, error) // engine.DecodeDocument when nil
+	Now  func() time.Time // timestamps of items and dead letters; time.Now when nil
+	Rand func() float64   // uniform in [0, 1) for jitter; math/rand/v2 when nil
 }
 
 // Worker is the loop. Create it with New and start it with Run, once.
 type Worker struct {
 	cfg     Config
 	log     *slog.Logger
-	env     engine.EnvelopeInfo
 	sources []*source
 	brk     *breaker
 	puts    *batcher[Item]
@@ -133,7 +129,6 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		env:      cfg.Engine.Envelope(),
 		slots:    make(chan struct{}, cfg.MaxInFlight),
 		jobs:     make(chan *job, cfg.MaxInFlight),
 		registry: map[*job]struct{}{},
@@ -189,9 +184,6 @@ func setDefaults(c *Config) {
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64
-	}
-	if c.Decode == nil {
-		c.Decode = engine.DecodeDocument
 	}
 	// A message needs a slot from receipt to settlement, and a poller asks for
 	// ReceiveMax slots at once: the cap must hold at least one full receive.
