@@ -19,6 +19,7 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		// yaml.v3 gives a line only, often an enclosing block's: where the text
 		// shows the mistake, that is the place to report.
+		f.unparsed = true
 		if p, ok := locateSyntax(string(src)); ok {
 			f.diags.add(Pos{File: f.name, Line: p.line, Col: p.col}, Error, "yaml-syntax", p.msg)
 			return nil
@@ -40,6 +41,7 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 	}
 	root := doc.Content[0]
 	if reportAnchors(f, root) {
+		f.unparsed = true
 		return nil
 	}
 	f.untag(root)
