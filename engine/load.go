@@ -282,9 +282,17 @@ func LoadEvery(fsys fs.FS, opts ...Option) ([]EnvelopeRules, Diagnostics) {
 	if o.envelope != "" {
 		return out, diags
 	}
-	seen := map[Diagnostic]bool{}
+	// A problem is known by where it is and what kind it is: its message may differ
+	// between envelopes (a hint names the envelope's own fields) and it is still one
+	// problem, listed as the first envelope that finds it says it.
+	type problem struct {
+		pos  Pos
+		sev  Severity
+		code string
+	}
+	seen := map[problem]bool{}
 	for _, d := range diags {
-		seen[d] = true
+		seen[problem{d.Pos, d.Severity, d.Code}] = true
 	}
 	for _, name := range ListEnvelopes(fsys) {
 		if name == first.Envelope {
@@ -292,11 +300,16 @@ func LoadEvery(fsys fs.FS, opts ...Option) ([]EnvelopeRules, Diagnostics) {
 		}
 		ers, more := Load(fsys, WithEnvelope(name))
 		out = append(out, EnvelopeRules{Envelope: name, Rules: ers})
+		var added []problem
 		for _, d := range more {
-			if !seen[d] {
+			if p := (problem{d.Pos, d.Severity, d.Code}); !seen[p] {
+				added = append(added, p)
 				d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
 				diags = append(diags, d)
 			}
+		}
+		for _, p := range added {
+			seen[p] = true
 		}
 	}
 	return out, diags.sortUnique()
