@@ -11,7 +11,10 @@ import (
 
 // Parsing: YAML nodes → model, reporting every problem with its position.
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineRE      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
 
 // parseYAML parses one file into its document node, or reports a yaml-syntax diagnostic.
 func parseYAML(f *srcFile, src []byte) *yaml.Node {
@@ -25,15 +28,23 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 			return nil
 		}
 		msg := err.Error()
-		line := 1
+		line, col := 1, 1
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
-		msg += quoteHint(f.lines, line)
-		f.diags.add(Pos{File: f.name, Line: line, Col: 1}, Error, "yaml-syntax", msg)
+		if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+			if l, c, ok := findAlias(f.lines, m[1]); ok {
+				line, col = l, c
+			}
+		}
+		hint, at := quoteHint(f.lines, line)
+		if at > 0 {
+			col = at
+		}
+		f.diags.add(Pos{File: f.name, Line: line, Col: col}, Error, "yaml-syntax", msg+hint)
 		return nil
 	}
 	if len(doc.Content) == 0 {
