@@ -152,22 +152,41 @@ type compiler struct {
 // compile parses, checks and plans one expression. want is the required output type
 // (nil: any). It returns nil after reporting when the expression is not usable.
 func (c *compiler) compile(f *srcFile, n *yaml.Node, text, what string, want *types.Type, wantCode string) (cel.Program, *types.Type) {
-	return c.compileKnowing(f, n, text, what, want, wantCode, nil)
+	return c.compileKnowing(f, n, text, what, want, wantCode, nil, failureOf(what))
+}
+
+// failureOf says what happens at run time when the expression what names cannot be
+// evaluated (for the optional-read warning). A key, a rule or a variable (read by a
+// rule, a key or an attribute) fails the message; an attribute fails a valid message
+// only: on a rejected one it is left out.
+func failureOf(what string) string {
+	if strings.HasPrefix(what, "persist.attributes.") {
+		return "a valid message fails at run time (rule_failed), and a rejected one is stored without the attribute"
+	}
+	return "it fails at run time (rule_failed)"
 }
 
 // compileMessage compiles a rule's message_expr, which is evaluated only when the rule
-// (compiled from ruleNode) is false: what that implies present is guarded.
+// (compiled from ruleNode) is false: what that implies present is guarded. A
+// message_expr that cannot be evaluated does not fail the message: the violation
+// gets a stock message. When the rule did not compile, what it guards is unknown and
+// the message_expr's reads are not warned about.
 func (c *compiler) compileMessage(f *srcFile, n *yaml.Node, text, what string, ruleNode *yaml.Node) cel.Program {
 	var known map[string]bool
+	failure := ""
 	if r := c.checked[ruleNode]; r != nil {
 		known = facts(r.NativeRep().Expr(), false)
+		id := strings.TrimSuffix(strings.TrimPrefix(what, "rule "), " message_expr")
+		failure = fmt.Sprintf("it fails, and the violation's message is only \"violates %s (its message_expr failed: …)\"", id)
 	}
-	prg, _ := c.compileKnowing(f, n, text, what, types.StringType, "message-not-string", known)
+	prg, _ := c.compileKnowing(f, n, text, what, types.StringType, "message-not-string", known, failure)
 	return prg
 }
 
-// compileKnowing is compile, with selections known present where the expression runs.
-func (c *compiler) compileKnowing(f *srcFile, n *yaml.Node, text, what string, want *types.Type, wantCode string, known map[string]bool) (cel.Program, *types.Type) {
+// compileKnowing is compile, with selections known present where the expression
+// runs; failure says what an unguarded read of an optional field does at run time
+// ("": do not warn about them).
+func (c *compiler) compileKnowing(f *srcFile, n *yaml.Node, text, what string, want *types.Type, wantCode string, known map[string]bool, failure string) (cel.Program, *types.Type) {
 	parsed, iss := c.env.Parse(text)
 	if iss != nil && iss.Err() != nil {
 		c.report(f, n, iss, "cel-syntax", what, nil, nil, nil)
@@ -217,15 +236,16 @@ func (c *compiler) compileKnowing(f *srcFile, n *yaml.Node, text, what string, w
 		c.checked = map[*yaml.Node]*cel.Ast{}
 	}
 	c.checked[n] = ast
-	if prov != nil {
-		c.warnOptionalReads(f, n, ast, prov.objs, known, what)
+	if prov != nil && failure != "" {
+		c.warnOptionalReads(f, n, ast, prov.objs, known, what, failure)
 	}
 	return prg, out
 }
 
 // warnOptionalReads reports the reads of optional fields that no has() guards: on a
-// message without the field they make the expression fail at run time.
-func (c *compiler) warnOptionalReads(f *srcFile, n *yaml.Node, ast *cel.Ast, objs map[string]*objSchema, known map[string]bool, what string) {
+// message without the field they make the expression fail at run time, with the
+// consequence failure says.
+func (c *compiler) warnOptionalReads(f *srcFile, n *yaml.Node, ast *cel.Ast, objs map[string]*objSchema, known map[string]bool, what, failure string) {
 	for _, r := range unguardedReads(ast, objs, known) {
 		loc := ast.NativeRep().SourceInfo().GetStartLocation(r.id)
 		guard := ""
@@ -233,7 +253,7 @@ func (c *compiler) warnOptionalReads(f *srcFile, n *yaml.Node, ast *cel.Ast, obj
 			guard = fmt.Sprintf("; guard it with has(%s)", r.sel)
 		}
 		d := Diagnostic{Pos: f.exprPos(n, loc.Line(), loc.Column()), Severity: Warning, Code: "optional-read",
-			Message: fmt.Sprintf("%s reads the optional field %s without has(): on a message without it, it fails at run time (rule_failed)%s", what, r.field.path, guard)}
+			Message: fmt.Sprintf("%s reads the optional field %s without has(): on a message without it, %s%s", what, r.field.path, failure, guard)}
 		if !c.diags.has(d) { // an inherited rule is compiled again in every version that extends
 			c.diags.add(d.Pos, Warning, "optional-read", d.Message)
 		}

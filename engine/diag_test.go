@@ -197,3 +197,41 @@ versions:
 		t.Errorf("Count: %d errors, %d warnings; want 3, 0", e, w)
 	}
 }
+
+// TestLoadEveryOnce: a problem that every envelope sees is listed once, even when the
+// hint that follows it depends on the envelope's names.
+func TestLoadEveryOnce(t *testing.T) {
+	fsys := fstest.MapFS{
+		"envelope.yaml": {Data: []byte(baseFiles["envelope.yaml"] + "  default: true\n")},
+		"envelope.b.yaml": {Data: []byte(`envelope:
+  name: b
+  type_field: type
+  version_field: version
+  id_field: id
+  body_field: data
+  fields:
+    id: {type: string, required: true}
+    type: {type: string, required: true}
+    version: {type: string, required: true}
+    tenantid: {type: string, required: true}
+`)},
+		"defaults.yaml": {Data: []byte("defaults:\n  persist:\n    table: events\n    key:\n      pk: body.n\n")},
+		"t.yaml": {Data: []byte(`type: t
+versions:
+  v1:
+    fields:
+      n: {type: string, required: true}
+    rules:
+      - id: r
+        expr: 'tenant > "" && n > ""'
+`)},
+	}
+	_, diags := LoadEvery(fsys)
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "t.yaml:8:16: rule r: undeclared reference to 'tenant'") || !strings.HasPrefix(got[1], "t.yaml:8:31: rule r: undeclared reference to 'n'") {
+		t.Errorf("want one error for each undeclared reference, as the selected envelope reports it; got\n%s", strings.Join(got, "\n"))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
@@ -201,16 +202,44 @@ func yamlTagText(n *yaml.Node) (string, bool) {
 }
 
 // quoteHint explains a YAML syntax error on a line whose value starts with &, * or !
-// (an anchor, an alias or a tag to YAML): the expression must be quoted.
-func quoteHint(lines []string, line int) string {
+// (an anchor, an alias or a tag to YAML): the expression must be quoted. col is the
+// 1-based column of the indicator (0 with no hint).
+func quoteHint(lines []string, line int) (hint string, col int) {
 	if line < 1 || line > len(lines) {
-		return ""
+		return "", 0
 	}
-	m := indicatorRE.FindStringSubmatch(lines[line-1])
+	text := lines[line-1]
+	m := indicatorRE.FindStringSubmatchIndex(text)
 	if m == nil {
-		return ""
+		return "", 0
 	}
-	return fmt.Sprintf(" (YAML reads a value starting with %s as %s: quote the expression)", m[1], indicatorWords[m[1]])
+	ind := text[m[2]:m[3]]
+	return fmt.Sprintf(" (YAML reads a value starting with %s as %s: quote the expression)", ind, indicatorWords[ind]), utf8.RuneCountInString(text[:m[2]]) + 1
+}
+
+// findAlias finds where the alias *name is written as a value (after "key: ", "- ",
+// or in a flow): yaml.v3 reports an unknown anchor without a line. line and col are
+// 1-based.
+func findAlias(lines []string, name string) (line, col int, ok bool) {
+	for i, text := range lines {
+		for at := 0; ; {
+			j := strings.Index(text[at:], "*"+name)
+			if j < 0 {
+				break
+			}
+			j += at
+			at = j + 1
+			end := j + 1 + len(name)
+			if end < len(text) && !strings.ContainsRune(" \t,]}#", rune(text[end])) {
+				continue // a longer name
+			}
+			before := strings.TrimRight(text[:j], " \t")
+			if before == "" || strings.HasSuffix(before, ":") || strings.HasSuffix(before, "-") || strings.ContainsAny(before[len(before)-1:], "[{,") {
+				return i + 1, utf8.RuneCountInString(text[:j]) + 1, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 var (

@@ -29,7 +29,7 @@ func ItemFields() []string { return append([]string(nil), itemFields...) }
 // writes on the item itself: a fixed item field, a header field of the envelope, a key
 // attribute of the type's table, or one of the rejected table (rejected items carry
 // the type's attributes too). Each attribute is reported once, however many versions
-// share it.
+// or types share it, with the first clash found.
 func (l *loader) checkAttributeNames(attrs, key, rejectKey []exprSpec) {
 	owners := map[string]string{}
 	for _, n := range itemFields {
@@ -54,7 +54,9 @@ func (l *loader) checkAttributeNames(attrs, key, rejectKey []exprSpec) {
 		if !clash {
 			continue
 		}
-		id := fmt.Sprintf("%s:%d:%d:%s", a.file.name, a.key.Line, a.key.Column, owner)
+		// Once per attribute as written: a defaults attribute may clash with a
+		// different owner in different types, and it is still one mistake.
+		id := fmt.Sprintf("%s:%d:%d", a.file.name, a.key.Line, a.key.Column)
 		if l.clashes[id] {
 			continue
 		}

@@ -116,9 +116,9 @@ type loader struct {
 	types     []*typeSpec
 	suites    []*suiteSpec
 	clashes   map[string]bool // attribute clashes already reported
-	// perVersion holds what compiling each version found (see forVersion), with the
-	// versions each diagnostic was found for, in the order first found.
-	perVersion      map[Diagnostic][]string
+	// perVersion holds what compiling each version found (see forVersion), by the
+	// diagnostic with the version's type names taken out, in the order first found.
+	perVersion      map[Diagnostic]*versionFinding
 	perVersionOrder []Diagnostic
 }
 
@@ -284,9 +284,17 @@ func LoadEvery(fsys fs.FS, opts ...Option) ([]EnvelopeRules, Diagnostics) {
 	if o.envelope != "" {
 		return out, diags
 	}
-	seen := map[Diagnostic]bool{}
+	// A problem is known by where it is and what kind it is: its message may differ
+	// between envelopes (a hint names the envelope's own fields) and it is still one
+	// problem, listed as the first envelope that finds it says it.
+	type problem struct {
+		pos  Pos
+		sev  Severity
+		code string
+	}
+	seen := map[problem]bool{}
 	for _, d := range diags {
-		seen[d] = true
+		seen[problem{d.Pos, d.Severity, d.Code}] = true
 	}
 	for _, name := range ListEnvelopes(fsys) {
 		if name == first.Envelope {
@@ -294,11 +302,16 @@ func LoadEvery(fsys fs.FS, opts ...Option) ([]EnvelopeRules, Diagnostics) {
 		}
 		ers, more := Load(fsys, WithEnvelope(name))
 		out = append(out, EnvelopeRules{Envelope: name, Rules: ers})
+		var added []problem
 		for _, d := range more {
-			if !seen[d] {
+			if p := (problem{d.Pos, d.Severity, d.Code}); !seen[p] {
+				added = append(added, p)
 				d.Message = fmt.Sprintf("with envelope %s: %s", name, d.Message)
 				diags = append(diags, d)
 			}
+		}
+		for _, p := range added {
+			seen[p] = true
 		}
 	}
 	return out, diags.sortUnique()
@@ -654,6 +667,10 @@ const versionsMark = "\x00versions\x00"
 // what a version inherits (through extends, or from the defaults) is compiled again
 // for each version, and a problem in it is still one problem. flushVersions reports
 // each once, naming in place of versionsMark every version it was found for.
+//
+// cel-go names the version's own types in its messages (order.placed/v1:body), so
+// the diagnostics of two versions are one problem when they are alike but for those
+// names.
 func (l *loader) forVersion(name string, fn func()) {
 	saved := l.diags
 	l.diags = nil // srcFile.diags and compiler.diags point at l.diags
@@ -667,24 +684,46 @@ func (l *loader) forVersion(name string, fn func()) {
 	found := l.diags
 	l.diags = saved
 	if l.perVersion == nil {
-		l.perVersion = map[Diagnostic][]string{}
+		l.perVersion = map[Diagnostic]*versionFinding{}
 	}
 	for _, d := range found {
-		if _, ok := l.perVersion[d]; !ok {
-			l.perVersionOrder = append(l.perVersionOrder, d)
+		key := d
+		key.Message = strings.ReplaceAll(d.Message, name+":", typeMark)
+		vf := l.perVersion[key]
+		if vf == nil {
+			vf = &versionFinding{first: d}
+			l.perVersion[key] = vf
+			l.perVersionOrder = append(l.perVersionOrder, key)
 		}
-		if vs := l.perVersion[d]; len(vs) == 0 || vs[len(vs)-1] != name {
-			l.perVersion[d] = append(vs, name)
+		if n := len(vf.versions); n == 0 || vf.versions[n-1] != name {
+			vf.versions = append(vf.versions, name)
 		}
 	}
 }
 
-// flushVersions reports the diagnostics forVersion held back, each once.
+// versionFinding is a diagnostic forVersion held back: as first found, and the
+// versions it was found for.
+type versionFinding struct {
+	first    Diagnostic
+	versions []string
+}
+
+// typeMark stands, in a diagnostic held back by forVersion, for the version's name
+// where it prefixes a type's (order.placed/v1:body.items).
+const typeMark = "\x00type\x00"
+
+// flushVersions reports the diagnostics forVersion held back, each once. One found
+// for a single version is as it was found; one found for several names their types
+// as the expressions write them (body.items, not order.placed/v1:body.items).
 func (l *loader) flushVersions() {
-	for _, d := range l.perVersionOrder {
-		d2 := d
-		d2.Message = strings.ReplaceAll(d.Message, versionsMark, versionList(l.perVersion[d]))
-		l.diags = append(l.diags, d2)
+	for _, key := range l.perVersionOrder {
+		vf := l.perVersion[key]
+		d := vf.first
+		if len(vf.versions) > 1 {
+			d.Message = strings.ReplaceAll(key.Message, typeMark, "")
+		}
+		d.Message = strings.ReplaceAll(d.Message, versionsMark, versionList(vf.versions))
+		l.diags = append(l.diags, d)
 	}
 	l.perVersion, l.perVersionOrder = nil, nil
 }

@@ -11,7 +11,10 @@ import (
 
 // Parsing: YAML nodes → model, reporting every problem with its position.
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineRE      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
 
 // parseYAML parses one file into its document node, or reports a yaml-syntax diagnostic.
 func parseYAML(f *srcFile, src []byte) *yaml.Node {
@@ -19,20 +22,29 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		// yaml.v3 gives a line only, often an enclosing block's: where the text
 		// shows the mistake, that is the place to report.
+		f.unparsed = true
 		if p, ok := locateSyntax(string(src)); ok {
 			f.diags.add(Pos{File: f.name, Line: p.line, Col: p.col}, Error, "yaml-syntax", p.msg)
 			return nil
 		}
 		msg := err.Error()
-		line := 1
+		line, col := 1, 1
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
-		msg += quoteHint(f.lines, line)
-		f.diags.add(Pos{File: f.name, Line: line, Col: 1}, Error, "yaml-syntax", msg)
+		if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+			if l, c, ok := findAlias(f.lines, m[1]); ok {
+				line, col = l, c
+			}
+		}
+		hint, at := quoteHint(f.lines, line)
+		if at > 0 {
+			col = at
+		}
+		f.diags.add(Pos{File: f.name, Line: line, Col: col}, Error, "yaml-syntax", msg+hint)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -40,6 +52,7 @@ func parseYAML(f *srcFile, src []byte) *yaml.Node {
 	}
 	root := doc.Content[0]
 	if reportAnchors(f, root) {
+		f.unparsed = true
 		return nil
 	}
 	f.untag(root)
@@ -61,23 +74,64 @@ func (f *srcFile) untag(n *yaml.Node) {
 }
 
 // reportAnchors reports every anchor and alias, each where it is written, and says
-// whether there were any.
+// whether the file must be dropped. One on a plain scalar is an expression YAML read
+// as an anchor or an alias (`expr: &x body.total > 0`): like untag, it says to quote
+// the expression, and the rest of the file is checked. The node keeps the value YAML
+// read (an alias that of its anchor): & and * start no CEL expression, so the text
+// as written would only add a CEL syntax error at the same place.
+// reportAnchors walks in document order, so an anchor is seen before its aliases.
 func reportAnchors(f *srcFile, n *yaml.Node) bool {
-	found := false
+	if text, ok := anchoredText(n); ok {
+		what, ind := "an anchor", "&"+n.Anchor
+		if n.Kind == yaml.AliasNode {
+			what, ind = "an alias", "*"+n.Value
+		}
+		f.errorf(n, "yaml-alias", "YAML reads %s as %s, not as text: quote the expression ('%s')", ind, what, strings.ReplaceAll(text, "'", "''"))
+		if n.Kind == yaml.AliasNode {
+			// The text is the anchor's, and so is where a CEL error in it is.
+			n.Value, n.Line, n.Column = n.Alias.Value, n.Alias.Line, n.Alias.Column
+		} else if n.Line <= len(f.lines) {
+			// A CEL error in the value is placed from where the value starts.
+			line := []rune(f.lines[n.Line-1])
+			c := n.Column - 1 + len([]rune(ind))
+			for c < len(line) && (line[c] == ' ' || line[c] == '\t') {
+				c++
+			}
+			n.Column = c + 1
+		}
+		n.Kind, n.Tag, n.Style, n.Anchor, n.Alias = yaml.ScalarNode, "!!str", 0, "", nil
+		return false
+	}
+	drop := false
 	switch {
 	case n.Kind == yaml.AliasNode:
 		f.errorf(n, "yaml-alias", "alias *%s: anchors and aliases are not supported in events.d; write the value out", n.Value)
 		return true
 	case n.Anchor != "":
 		f.errorf(n, "yaml-alias", "anchor &%s: anchors and aliases are not supported in events.d; write the value out where it is used", n.Anchor)
-		found = true
+		drop = true
 	}
 	for _, c := range n.Content {
 		if reportAnchors(f, c) {
-			found = true
+			drop = true
 		}
 	}
-	return found
+	return drop
+}
+
+// anchoredText is, for a plain scalar with an anchor or an alias of one, the text
+// its author wrote.
+func anchoredText(n *yaml.Node) (string, bool) {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Anchor != "" && n.Style == 0:
+		if n.Value == "" {
+			return "&" + n.Anchor, true
+		}
+		return "&" + n.Anchor + " " + n.Value, true
+	case n.Kind == yaml.AliasNode && n.Alias != nil && n.Alias.Kind == yaml.ScalarNode && n.Alias.Style == 0:
+		return "*" + n.Value, true
+	}
+	return "", false
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

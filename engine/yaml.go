@@ -14,9 +14,10 @@ import (
 // srcFile is one events.d file being read: its name, its lines (for block-scalar
 // indentation) and the diagnostics collected while reading it.
 type srcFile struct {
-	name  string
-	lines []string
-	diags *Diagnostics
+	name     string
+	lines    []string
+	diags    *Diagnostics
+	unparsed bool // the file was dropped for a YAML problem: what it declares is unknown
 }
 
 func (f *srcFile) pos(n *yaml.Node) Pos {

@@ -41,6 +41,7 @@ type yamlScanner struct {
 
 	quote                byte // the open quote ('\'' or '"'), or 0
 	qLine, qCol, qIndent int
+	qAt                  int  // byte offset of the open quote in its line
 	blockScalar          bool // inside a '|' or '>' block
 	blockParent          int  // indentation its content must exceed
 }
@@ -197,6 +198,9 @@ func (s *yamlScanner) scanText(n int, text string, from, indent int) (syntaxProb
 				i++ // '' is an escaped quote
 			case ch == s.quote:
 				s.quote, expect = 0, false
+				if p, ok := s.textAfterQuote(n, text, i); ok {
+					return p, true
+				}
 			}
 			continue
 		}
@@ -213,7 +217,7 @@ func (s *yamlScanner) scanText(n int, text string, from, indent int) (syntaxProb
 				i++
 			}
 		case expect && (ch == '\'' || ch == '"'):
-			s.quote, s.qLine, s.qCol, s.qIndent = ch, n, col(text, i), indent
+			s.quote, s.qLine, s.qCol, s.qIndent, s.qAt = ch, n, col(text, i), indent, i
 		case (ch == '{' || ch == '[') && (expect || inFlow):
 			s.flow = append(s.flow, flowOpen{ch: ch, line: n, col: col(text, i), indent: indent})
 			expect = true
@@ -237,6 +241,37 @@ func (s *yamlScanner) scanText(n int, text string, from, indent int) (syntaxProb
 		}
 	}
 	return syntaxProblem{}, false
+}
+
+// textAfterQuote reports text after the closing quote at byte i of a quoted node
+// (`expr: 'a' == 'b'`, `expr: "x" == body.y`): YAML allows only a comment, the ':'
+// of a key or, in a flow, a ',' or a closing bracket there. A CEL expression that
+// starts with a string literal is the usual cause; it must be quoted whole.
+func (s *yamlScanner) textAfterQuote(n int, text string, i int) (syntaxProblem, bool) {
+	rest := text[i+1:]
+	after := strings.TrimLeft(rest, " \t")
+	switch {
+	case after == "" || after[0] == ':':
+		return syntaxProblem{}, false
+	case after[0] == '#' && len(after) < len(rest):
+		return syntaxProblem{}, false
+	case len(s.flow) > 0 && strings.IndexByte(",]}", after[0]) >= 0:
+		return syntaxProblem{}, false
+	}
+	msg := "this quoted string is followed by more text, which YAML does not allow: quote the whole expression"
+	if s.qLine == n && len(s.flow) == 0 {
+		msg += ": " + quoteWhole(strings.TrimRight(stripComment(text[s.qAt:]), " \t"))
+	}
+	return syntaxProblem{s.qLine, s.qCol, msg}, true
+}
+
+// quoteWhole writes v as a YAML quoted scalar: in double quotes when it needs no
+// escape there, else in single quotes (a ' doubled).
+func quoteWhole(v string) string {
+	if !strings.ContainsAny(v, `"\`) {
+		return `"` + v + `"`
+	}
+	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
 }
 
 // blockParent is the indentation a block scalar's content must exceed: its line's,

@@ -50,6 +50,9 @@ func TestLocateSyntax(t *testing.T) {
 		{"unclosed double quote at the end", "a:\n  b: \"x\n", 2, 6, `closing "`},
 		{"tab indenting a line", "a:\n\tb: 1\n", 2, 1, "a tab indents this line"},
 		{"tab after spaces", "a:\n  b:\n  \tc: 1\n", 3, 3, "a tab indents this line"},
+		{"a quoted string followed by more text", "a:\n  b: 1\n  expr: 'a' == 'b' || true\n  c: 2\n", 3, 9, `quote the whole expression: "'a' == 'b' || true"`},
+		{"a quoted string followed by more text in a list", "rules:\n  - expr: \"cancelled\" == body.status\n", 2, 11, `: '"cancelled" == body.status'`},
+		{"a quoted string followed by more text in a flow", "a: {b: 'x' y}\n", 1, 8, "quote the whole expression"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var n yaml.Node
@@ -80,6 +83,7 @@ func TestLocateSyntaxValid(t *testing.T) {
 		"comments":                       "a: 1 # it's {\n# '\n  # [\nb: 2\n",
 		"an anchored block":              "a: &x\n  b: 1\nc: *x\n",
 		"a plain scalar over lines":      "a: one\n  two\nb: 1\n",
+		"quoted keys and values":         "'a': 'x' # c\n\"b\": {'c': 'd', e: ['f', \"g\"]}\nh: 'one\n  two' # c\n",
 	}
 	for _, dir := range []string{"../events.d"} {
 		paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
