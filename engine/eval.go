@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,14 +107,23 @@ func (s *evalState) release(rs *Ruleset) {
 	statePool.Put(s)
 }
 
-// Evaluate decodes and validates one message body. For a valid event the verdict
-// carries its item: the persistence key and attributes, and the message decoded for
-// storage (Verdict.Fields, Verdict.Body); for an invalid one, where it is stored
-// (Verdict.Rejected, Verdict.Header). It never panics (an internal failure is reported
-// as RuleFailed) and never blocks: every CEL program is cost-bounded. ctx is checked
-// between rules; when it is done the verdict is RuleFailed with an Err that wraps
-// ctx.Err(), and the caller must not act on it.
-func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
+// EvalOption changes what Evaluate puts in a verdict.
+type EvalOption int
+
+// ForStorage makes Evaluate's verdict carry what storing the message needs besides
+// the persistence key and attributes: for a valid event the message decoded for storage
+// (Verdict.Fields, Verdict.Body), for an invalid one where and under which key it is
+// stored (Verdict.Rejected, Verdict.Header). The worker asks for it; commands that only
+// judge messages (validate, test, diff) do not pay for it.
+const ForStorage EvalOption = 1
+
+// Evaluate decodes and validates one message body. A valid event's verdict carries its
+// persistence key and attributes (Verdict.Persist); with ForStorage, the rest of its
+// item too. It never panics (an internal failure is reported as RuleFailed) and never
+// blocks: every CEL program is cost-bounded. ctx is checked between rules; when it is
+// done the verdict is RuleFailed with an Err that wraps ctx.Err(), and the caller must
+// not act on it.
+func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption) (v *Verdict) {
 	v = &Verdict{Retry: rs.defaultRetry}
 	s := statePool.Get().(*evalState)
 	defer func() {
@@ -123,6 +133,9 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string) (v *Verdict) {
 		s.release(rs)
 	}()
 	rs.evaluate(ctx, body, s, v)
+	if !slices.Contains(opts, ForStorage) {
+		return v
+	}
 	switch v.Outcome {
 	case Valid:
 		if err := rs.document(s, body, v); err != nil {

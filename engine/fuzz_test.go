@@ -25,7 +25,7 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		v := rs.Evaluate(context.Background(), body)
+		v := rs.Evaluate(context.Background(), body, ForStorage)
 		switch v.Outcome {
 		case Valid:
 			if v.Persist == nil || len(v.Persist.Key) == 0 || v.Body == nil || v.Err != nil || len(v.Violations) > 0 {

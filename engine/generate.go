@@ -158,10 +158,14 @@ func (rs *Ruleset) generate(ver *version, r *rand.Rand, st *genState, valid bool
 		doc := g.message(ver)
 		if !valid {
 			body, ok := g.corrupt(doc, ver)
-			if !ok || rs.Evaluate(context.Background(), body).Outcome != Invalid {
+			if !ok {
 				continue
 			}
-			if st.fresh(rs.Rejection(body)) {
+			v := rs.Evaluate(context.Background(), body, ForStorage)
+			if v.Outcome != Invalid {
+				continue
+			}
+			if st.fresh(*v.Rejected) {
 				return body, nil
 			}
 			dups++

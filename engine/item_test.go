@@ -124,7 +124,7 @@ func TestRejectedVerdict(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := rs.Evaluate(context.Background(), c.body)
+			v := rs.Evaluate(context.Background(), c.body, ForStorage)
 			if v.Outcome != Invalid || v.Rejected == nil {
 				t.Fatalf("outcome %s, rejected %v (%s)", v.Outcome, v.Rejected, v.Reason())
 			}
@@ -137,7 +137,7 @@ func TestRejectedVerdict(t *testing.T) {
 			}
 		})
 	}
-	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",`+tail+`,"body":{"order_id":"o-1","total":5,"skus":["a"]}}`)
+	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",`+tail+`,"body":{"order_id":"o-1","total":5,"skus":["a"]}}`, ForStorage)
 	if v.Outcome != Valid || v.Rejected != nil || v.Header != nil {
 		t.Errorf("valid verdict: outcome %s, rejected %v, header %v", v.Outcome, v.Rejected, v.Header)
 	}
@@ -231,7 +231,7 @@ func TestValidVerdictDocument(t *testing.T) {
 			if rs == nil || diags.HasErrors() {
 				t.Fatalf("load: %v", diags)
 			}
-			v := rs.Evaluate(context.Background(), fmt.Sprintf(msg, field))
+			v := rs.Evaluate(context.Background(), fmt.Sprintf(msg, field), ForStorage)
 			if v.Outcome != Valid {
 				t.Fatalf("outcome %s: %s", v.Outcome, v.Reason())
 			}
@@ -240,6 +240,13 @@ func TestValidVerdictDocument(t *testing.T) {
 			}
 			if !reflect.DeepEqual(v.Body, wantBody) {
 				t.Errorf("body\n got %#v\nwant %#v", v.Body, wantBody)
+			}
+			// Without ForStorage the verdict judges only: its key, but no document.
+			if j := rs.Evaluate(context.Background(), fmt.Sprintf(msg, field)); j.Outcome != Valid || j.Persist == nil || j.Fields != nil || j.Body != nil {
+				t.Errorf("without ForStorage: outcome %s, persist %v, fields %v, body %v", j.Outcome, j.Persist, j.Fields, j.Body)
+			}
+			if j := rs.Evaluate(context.Background(), `{}`); j.Outcome != Invalid || j.Rejected != nil {
+				t.Errorf("without ForStorage: an invalid verdict carries %v", j.Rejected)
 			}
 		})
 	}
@@ -262,7 +269,7 @@ func TestValidVerdictIsTheDocument(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					v := rs.Evaluate(context.Background(), body)
+					v := rs.Evaluate(context.Background(), body, ForStorage)
 					if v.Outcome != Valid {
 						t.Fatalf("%s: %s %s generated invalid: %s", er.Envelope, ti.Name, ver, v.Reason())
 					}

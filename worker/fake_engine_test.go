@@ -50,7 +50,7 @@ func (e *fakeEngine) evaluations(id string) int {
 	return e.calls[id]
 }
 
-func (e *fakeEngine) Evaluate(ctx context.Context, body string) *engine.Verdict {
+func (e *fakeEngine) Evaluate(ctx context.Context, body string, _ ...engine.EvalOption) *engine.Verdict {
 	v := &engine.Verdict{Retry: e.retry}
 	var doc struct {
 		ID      string         `json:"event_id"`

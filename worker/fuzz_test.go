@@ -41,7 +41,7 @@ func FuzzItem(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		v := rs.Evaluate(context.Background(), body)
+		v := rs.Evaluate(context.Background(), body, engine.ForStorage)
 		msg := Message{ID: "m", Body: body, ReceiveCount: 1}
 		var item Item
 		switch v.Outcome {

@@ -24,7 +24,7 @@ func BenchmarkValidItem(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		v := rs.Evaluate(ctx, body)
+		v := rs.Evaluate(ctx, body, engine.ForStorage)
 		if v.Outcome != engine.Valid {
 			b.Fatal(v.Reason())
 		}

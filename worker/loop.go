@@ -188,7 +188,7 @@ func (w *Worker) process(j *job) (f facts) {
 			f.panic = &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
-	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body) // the verdict carries the item: one ruleset per message, even across a reload
+	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body, engine.ForStorage) // the verdict carries the item: one ruleset per message, even across a reload
 	if v == nil {
 		panic("engine returned no verdict")
 	}

@@ -61,8 +61,8 @@ func TestObserverSeesEverySettlement(t *testing.T) {
 // otherTable is the fake engine with valid events stored in another table.
 type otherTable struct{ *fakeEngine }
 
-func (o otherTable) Evaluate(ctx context.Context, body string) *engine.Verdict {
-	v := o.fakeEngine.Evaluate(ctx, body)
+func (o otherTable) Evaluate(ctx context.Context, body string, opts ...engine.EvalOption) *engine.Verdict {
+	v := o.fakeEngine.Evaluate(ctx, body, opts...)
 	if v.Persist != nil {
 		v.Persist.Table = "events-v2"
 	}

@@ -36,6 +36,6 @@ func (s *SwapEngine) Load() Engine { return s.cur.Load().Engine }
 func (s *SwapEngine) Store(e Engine) { s.cur.Store(&engineRef{e}) }
 
 // Evaluate evaluates body with the current engine.
-func (s *SwapEngine) Evaluate(ctx context.Context, body string) *engine.Verdict {
-	return s.Load().Evaluate(ctx, body)
+func (s *SwapEngine) Evaluate(ctx context.Context, body string, opts ...engine.EvalOption) *engine.Verdict {
+	return s.Load().Evaluate(ctx, body, opts...)
 }

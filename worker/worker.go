@@ -16,11 +16,11 @@ import (
 // Engine is what the loop needs of the rules engine; *engine.Ruleset implements it.
 // Implementations are safe for concurrent use.
 type Engine interface {
-	// Evaluate decides about one message body; it never blocks and never panics
+	// Evaluate decides about one message body (the worker asks engine.ForStorage); it never blocks and never panics
 	// (a panic is recovered by the loop anyway). The verdict carries everything the
 	// stored item needs (engine.Verdict: Persist, Fields and Body when Valid; Rejected
 	// and Header when Invalid): the worker adds only the processing facts.
-	Evaluate(ctx context.Context, body string) *engine.Verdict
+	Evaluate(ctx context.Context, body string, opts ...engine.EvalOption) *engine.Verdict
 }
 
 var _ Engine = (*engine.Ruleset)(nil)
