@@ -77,7 +77,7 @@ func TestRedriveCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return d.Total()
+		return d.Visible + d.InFlight + d.Delayed
 	}
 	dlq := strings.TrimSuffix(url, queue) + sqsqueue.DeadLetterName(queue)
 

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types"
@@ -549,5 +548,3 @@ func (rs *Ruleset) Rejection(body string) Persist {
 	}
 	return p
 }
-
-var _ = time.Time{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/cel-go/cel"
 	"math/rand/v2"
 	"os/exec"
 	"strconv"
@@ -494,4 +495,13 @@ versions:
 	if v.Outcome != RuleFailed || !errors.As(v.Err, &re) || re.Rule != "next" || !strings.Contains(v.Err.Error(), "overflow") {
 		t.Fatalf("got %s %v, want rule next failing on overflow", v.Outcome, v.Err)
 	}
+}
+
+// checkEnv is the environment of a field's short-hand checks: `self` of its type.
+func (rs *Ruleset) checkEnv(f *fieldSchema) (*cel.Env, error) {
+	base, err := baseEnv(rs.objs)
+	if err != nil {
+		return nil, err
+	}
+	return base.Extend(cel.Variable("self", f.celType))
 }

@@ -1155,12 +1155,3 @@ func (rs *Ruleset) MaxAttempts() int {
 	}
 	return m
 }
-
-// checkEnv is the environment of a field's short-hand checks: `self` of its type.
-func (rs *Ruleset) checkEnv(f *fieldSchema) (*cel.Env, error) {
-	base, err := baseEnv(rs.objs)
-	if err != nil {
-		return nil, err
-	}
-	return base.Extend(cel.Variable("self", f.celType))
-}

@@ -25,8 +25,7 @@ func (s panickySink) Put(ctx context.Context, items []worker.Item) []error {
 // A panic inside Sink.Put dead-letters the message whose item caused it, not the whole
 // batch: the batch is put again item by item.
 func TestSinkPanicDeadLettersOnlyTheCulprit(t *testing.T) {
-	var r *rig
-	r = newRig(t, func(c *worker.Config, _ *workertest.QueueOptions) {
+	r := newRig(t, func(c *worker.Config, _ *workertest.QueueOptions) {
 		c.PutLinger = 50 * time.Millisecond
 	})
 	w, err := worker.New(worker.Config{Engine: r.eng, Sink: panickySink{r.table}, DeadLetter: r.dlq,

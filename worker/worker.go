@@ -72,7 +72,6 @@ type Worker struct {
 	sources []*source
 	brk     *breaker
 	puts    *batcher[Item]
-	slots   chan struct{} // one token per in-flight message
 	jobs    chan *job
 
 	hardCtx    context.Context // cancelled when the grace period ends
@@ -129,7 +128,6 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		slots:    make(chan struct{}, cfg.MaxInFlight),
 		jobs:     make(chan *job, cfg.MaxInFlight),
 		registry: map[*job]struct{}{},
 	}

@@ -41,16 +41,6 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// ParseMode reads a Mode by its String form.
-func ParseMode(s string) (Mode, error) {
-	for _, m := range []Mode{BatchUpsert, ConditionalPut} {
-		if s == m.String() {
-			return m, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown write mode %q (batch-upsert or conditional-put)", s)
-}
-
 // Options configures a Table. The zero value gives the defaults.
 type Options struct {
 	Mode Mode

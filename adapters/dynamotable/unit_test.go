@@ -198,17 +198,6 @@ func TestBatchUpsertCallErrorFailsItsItems(t *testing.T) {
 	}
 }
 
-func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{BatchUpsert, ConditionalPut} {
-		if got, err := ParseMode(m.String()); got != m || err != nil {
-			t.Errorf("ParseMode(%q) = %v, %v", m, got, err)
-		}
-	}
-	if _, err := ParseMode("upsert"); err == nil {
-		t.Errorf("ParseMode(upsert): no error")
-	}
-}
-
 // TestKeySchemaMismatchIsFatal: a key that does not match the table's schema is a
 // deployment error; any other ValidationException is not.
 func TestKeySchemaMismatchIsFatal(t *testing.T) {

@@ -18,9 +18,6 @@ type Depth struct {
 	Delayed  int // ApproximateNumberOfMessagesDelayed
 }
 
-// Total is every message the queue holds.
-func (d Depth) Total() int { return d.Visible + d.InFlight + d.Delayed }
-
 // QueueDepth returns the approximate counts of the queue at url.
 func QueueDepth(ctx context.Context, api API, url string, timeout time.Duration) (Depth, error) {
 	if timeout <= 0 {
