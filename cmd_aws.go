@@ -33,7 +33,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // awsRules loads the rules for an AWS command, printing the errors; nil when there are
 // any. Warnings are `eventproc check`'s to list: one line says how many there are.
 func awsRules(env *cmdEnv, name, dir string) *engine.Ruleset {
-	rs, diags, err := loadRules(dir, "")
+	rs, diags, err := engine.LoadDir(dir)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc %s: %v\n", name, err)
 		return nil

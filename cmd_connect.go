@@ -35,7 +35,7 @@ func tableDiagnostics(ctx context.Context, db *dynamodb.Client, rs *engine.Rules
 	}
 	for _, t := range rs.Tables() {
 		p := t.Pos
-		p.File = joinPath(rulesDir, p.File)
+		p.File = engine.DirPath(rulesDir, p.File)
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		out, err := db.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
 		cancel()

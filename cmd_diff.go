@@ -51,7 +51,7 @@ func cmdDiff(ctx context.Context, env *cmdEnv, args []string) int {
 		*oldDir = dir
 	}
 	load := func(which, dir string) *engine.Ruleset {
-		rs, diags, err := loadRules(dir, *envelope)
+		rs, diags, err := engine.LoadDir(dir, envelopeOpts(*envelope)...)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "eventproc diff: %s rules: %v\n", which, err)
 			return nil

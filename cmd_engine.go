@@ -106,57 +106,11 @@ func envelopeFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	return fs.String("envelope", env.getenv("EVENTPROC_ENVELOPE"), "the envelope `name` to use when events.d declares several (default: the one marked default)")
 }
 
-// loadRules loads a rules directory with the named envelope ("" for the default),
-// with diagnostics' files relative to the working directory.
-func loadRules(dir, envelope string) (*engine.Ruleset, engine.Diagnostics, error) {
-	if err := rulesDir(dir); err != nil {
-		return nil, nil, err
-	}
-	rs, diags := engine.Load(os.DirFS(dir), envelopeOpts(envelope)...)
-	return rs, relDiags(dir, diags), nil
-}
-
-// loadEvery loads a rules directory with the named envelope, or with each envelope
-// it declares (the default first) when envelope is "" (engine.LoadEvery).
-func loadEvery(dir, envelope string) ([]engine.EnvelopeRules, engine.Diagnostics, error) {
-	if err := rulesDir(dir); err != nil {
-		return nil, nil, err
-	}
-	sets, diags := engine.LoadEvery(os.DirFS(dir), envelopeOpts(envelope)...)
-	return sets, relDiags(dir, diags), nil
-}
-
-func rulesDir(dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("rules: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("rules: %s is not a directory", dir)
-	}
-	return nil
-}
-
 func envelopeOpts(envelope string) []engine.Option {
 	if envelope == "" {
 		return nil
 	}
 	return []engine.Option{engine.WithEnvelope(envelope)}
-}
-
-// relDiags makes the diagnostics' files relative to the working directory.
-func relDiags(dir string, diags engine.Diagnostics) engine.Diagnostics {
-	for i := range diags {
-		diags[i].File = joinPath(dir, diags[i].File)
-	}
-	return diags
-}
-
-func joinPath(dir, file string) string {
-	if file == "." || file == "" {
-		return dir
-	}
-	return strings.TrimSuffix(dir, "/") + "/" + file
 }
 
 type jsonDiag struct {
@@ -185,7 +139,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc check: --format must be text or json, not %q\n", *format)
 		return 2
 	}
-	sets, diags, err := loadEvery(*rules, *envelope)
+	sets, diags, err := engine.LoadEveryDir(*rules, envelopeOpts(*envelope)...)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc check: %v\n", err)
 		return 2
@@ -202,7 +156,7 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		for _, r := range results {
 			if !r.Passed {
 				failed++
-				r.Pos.File = joinPath(*rules, r.Pos.File)
+				r.Pos.File = engine.DirPath(*rules, r.Pos.File)
 				diags = append(diags, engine.Diagnostic{Pos: r.Pos, Severity: engine.Error, Code: "test-failed",
 					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
 			}
@@ -268,7 +222,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 	if fs.NArg() > 0 {
 		return unexpectedArg(env, fs)
 	}
-	sets, diags, err := loadEvery(*rules, *envelope)
+	sets, diags, err := engine.LoadEveryDir(*rules, envelopeOpts(*envelope)...)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc test: %v\n", err)
 		return 2
@@ -293,7 +247,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 			continue
 		}
 		for _, r := range set.Rules.Test(ctx) {
-			file := joinPath(*rules, r.Pos.File)
+			file := engine.DirPath(*rules, r.Pos.File)
 			if r.Passed {
 				passed++
 				if *verbose {
@@ -443,7 +397,7 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	if misplacedRules(env, fs, fs.Args()) {
 		return 2
 	}
-	rs, diags, err := loadRules(*rules, *envelope)
+	rs, diags, err := engine.LoadDir(*rules, envelopeOpts(*envelope)...)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc validate: %v\n", err)
 		return 2

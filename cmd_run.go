@@ -139,7 +139,7 @@ func configSynopsis() string {
 // log record, and warnings one record that counts them (`eventproc check` lists them).
 // It reports whether the rules loaded.
 func logRules(log *slog.Logger, dir, envelope string) (*engine.Ruleset, bool) {
-	rs, diags, err := loadRules(dir, envelope)
+	rs, diags, err := engine.LoadDir(dir, envelopeOpts(envelope)...)
 	if err != nil {
 		log.Error("rules do not load", slog.String("rules", dir), slog.String("error", err.Error()))
 		return nil, false

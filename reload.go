@@ -54,13 +54,13 @@ func (r *reloader) reload(ctx context.Context) bool {
 	defer r.mu.Unlock()
 	start := time.Now()
 	r.log.Info("rules reload requested (SIGHUP)", slog.String("rules", r.dir))
-	rs, diags, err := loadRules(r.dir, r.envelope)
+	rs, diags, err := engine.LoadDir(r.dir, envelopeOpts(r.envelope)...)
 	if err != nil {
 		return r.failed(start, 1, 0, slog.String("error", err.Error()))
 	}
 	if rs != nil {
 		for _, d := range rs.TestDiagnostics(ctx) {
-			d.File = joinPath(r.dir, d.File)
+			d.File = engine.DirPath(r.dir, d.File)
 			diags = append(diags, d)
 		}
 		old := r.cur.Load()

@@ -102,7 +102,7 @@ func TestReload(t *testing.T) {
 
 func loadRulesOrFail(t *testing.T, dir string) *engine.Ruleset {
 	t.Helper()
-	rs, diags, err := loadRules(dir, "")
+	rs, diags, err := engine.LoadDir(dir)
 	if err != nil || rs == nil {
 		t.Fatalf("%s: %v %v", dir, err, diags)
 	}
