@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/eventproc
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+LDFLAGS := -s -w -X eventproc/cli.version=$(VERSION)
 FUZZTIME ?= 30s
 RULES ?= events.d
 
@@ -29,7 +29,7 @@ test: $(NODE_MODULES) ## run every test: unit, golden, shipped suites, binary, e
 
 reliability: $(NODE_MODULES) ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
 	@mkdir -p .run
-	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' . 2>&1 | tee .run/reliability.log | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
+	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' ./e2e 2>&1 | tee .run/reliability.log | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
 
 check: ## lint the shipped events.d (load, compile, run its test suites)
 	$(GO) run . check --rules $(RULES)

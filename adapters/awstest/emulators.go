@@ -68,12 +68,16 @@ func Shared(t testing.TB) *Emulators {
 // Main runs the tests and then stops the shared emulators. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { awstest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to do after the tests: it runs them, stops
+// the shared emulators, and returns the exit code for os.Exit.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared.e != nil {
 		shared.e.Close()
 	}
-	os.Exit(code)
+	return code
 }
 
 func fail(t testing.TB, err error) {
