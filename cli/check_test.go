@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"eventproc/internal/fixture"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestCheckShipped(t *testing.T) {
 }
 
 func TestCheckReportsEveryProblem(t *testing.T) {
-	dir := brokenRules(t, "order.placed.yaml", `type: order.placed
+	dir := fixture.BrokenRules(t, "order.placed.yaml", `type: order.placed
 versions:
   v1:
     fields:
@@ -56,7 +57,7 @@ versions:
 }
 
 func TestCheckFailingSuite(t *testing.T) {
-	dir := brokenRules(t, "extra_test.yaml", `cases:
+	dir := fixture.BrokenRules(t, "extra_test.yaml", `cases:
   - name: a wrong expectation
     raw: '{"event_id":"e","event_type":"order.placed","tenant_id":"t","client_id":"c","schema_version":"v1","occurred_at":"x","body":{"order_id":"o","user_id":"u","total":0,"items_count":1,"status":"s"}}'
     expect: valid

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"eventproc/internal/fixture"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,19 +28,10 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// inheritedNew adds a constraint that does not apply to order.placed v1, which v2
-// extends: one problem, so one diagnostic (inheritedMsg) and one error, whichever
-// command reports it.
-const (
-	inheritedOld = "total:       {type: number, required: true, gt: 0}"
-	inheritedNew = `total:       {type: number, required: true, gt: 0, pattern: "x"}`
-	inheritedMsg = `/order.placed.yaml:19:67: body.total: pattern applies to string fields, not to number [constraint-type]`
-)
-
 func TestCommandsCountEachProblemOnce(t *testing.T) {
-	dir := copyEventsD(t)
-	editFile(t, filepath.Join(dir, "order.placed.yaml"), inheritedOld, inheritedNew)
-	want := dir + inheritedMsg + "\n"
+	dir := fixture.CopyEventsD(t)
+	fixture.EditFile(t, filepath.Join(dir, "order.placed.yaml"), fixture.InheritedOld, fixture.InheritedNew)
+	want := dir + fixture.InheritedMsg + "\n"
 
 	code, out, errs := runCLI(t, "", "check", "--rules", dir)
 	if code != 1 || out != want || errs != "1 errors, 0 warnings\n" {
@@ -57,12 +49,12 @@ func TestCommandsCountEachProblemOnce(t *testing.T) {
 	}
 
 	code, _, errs = runCLI(t, "", "test", "--rules", dir)
-	if code != 2 || strings.Count(errs, inheritedMsg) != 1 {
+	if code != 2 || strings.Count(errs, fixture.InheritedMsg) != 1 {
 		t.Errorf("test: exit %d\nstderr:\n%s", code, errs)
 	}
 
 	code, _, errs = runCLI(t, "", "run", "--queue-url", "http://q", "--rules", dir)
-	if code != 1 || strings.Count(errs, inheritedMsg) != 1 || !strings.Contains(errs, "has errors: 1 errors, 0 warnings") {
+	if code != 1 || strings.Count(errs, fixture.InheritedMsg) != 1 || !strings.Contains(errs, "has errors: 1 errors, 0 warnings") {
 		t.Errorf("run: exit %d\nstderr:\n%s", code, errs)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"eventproc/internal/fixture"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestDiff(t *testing.T) {
-	newDir := brokenRules(t, "payment.processed.yaml", `type: payment.processed
+	newDir := fixture.BrokenRules(t, "payment.processed.yaml", `type: payment.processed
 versions:
   v1:
     fields:
@@ -29,7 +30,7 @@ versions:
 		pay("10", "cash", "ok"),   // valid → invalid (enum)
 		pay("10", "card", ""),     // invalid → valid (min_length removed)
 		pay("0", "card", "ok"),    // unchanged invalid
-		validLine,                 // another type: unchanged
+		fixture.ValidLine,         // another type: unchanged
 	}
 	if err := os.WriteFile(corpus, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestDiffOldRef(t *testing.T) {
 	if err := os.WriteFile(p, []byte(strings.Replace(string(b), "total:       {type: number, required: true, gt: 0}", "total:       {type: number, required: true, gt: 200}", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := runCLI(t, validLine+"\n", "diff", "--old-ref", "HEAD", "--new", rules, "-")
+	code, out, errs := runCLI(t, fixture.ValidLine+"\n", "diff", "--old-ref", "HEAD", "--new", rules, "-")
 	if code != 1 || !strings.Contains(out, "-:1: order.placed v1 6f1c: valid → invalid; newly failing: body.total.gt") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
@@ -101,11 +102,11 @@ func TestDiffOldRef(t *testing.T) {
 // repository, is reported with git's own message.
 func TestDiffOldRefGitMessage(t *testing.T) {
 	rules := rulesRepo(t)
-	code, _, errs := runCLI(t, validLine+"\n", "diff", "--old-ref", "nosuchref", "--new", rules, "-")
+	code, _, errs := runCLI(t, fixture.ValidLine+"\n", "diff", "--old-ref", "nosuchref", "--new", rules, "-")
 	if code != 2 || !strings.Contains(errs, "eventproc diff: --old-ref nosuchref: git: fatal: Not a valid object name nosuchref") {
 		t.Errorf("unknown ref: exit %d\n%s", code, errs)
 	}
-	code, _, errs = runCLI(t, validLine+"\n", "diff", "--old-ref", "HEAD", "--new", t.TempDir(), "-")
+	code, _, errs = runCLI(t, fixture.ValidLine+"\n", "diff", "--old-ref", "HEAD", "--new", t.TempDir(), "-")
 	if code != 2 || !strings.Contains(errs, "not in a git work tree: git: fatal: not a git repository") {
 		t.Errorf("no repository: exit %d\n%s", code, errs)
 	}

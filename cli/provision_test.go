@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"eventproc/internal/fixture"
 	"os"
 	"regexp"
 	"slices"
@@ -17,14 +18,6 @@ import (
 	"eventproc/worker"
 )
 
-// awsEnviron is a command environment that reaches the emulators e.
-func awsEnviron(e *awstest.Emulators) []string {
-	return []string{
-		"AWS_REGION=" + awstest.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_ENDPOINT_URL_SQS=" + e.SQS.Endpoint, "AWS_ENDPOINT_URL_DYNAMODB=" + e.DynamoDB.Endpoint,
-	}
-}
-
 func runCmd(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -34,7 +27,7 @@ func runCmd(t *testing.T, environ []string, args ...string) (code int, stdout, s
 
 func TestProvisionSendStats(t *testing.T) {
 	e := awstest.Start(t)
-	environ := awsEnviron(e)
+	environ := fixture.AWSEnviron(e)
 	queue := awstest.UniqueName("events")
 
 	code, out, errs := runCmd(t, environ, "provision", "--queue", queue, "--visibility", "30s")

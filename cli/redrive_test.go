@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"eventproc/internal/fixture"
 	"fmt"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestRedriveCommand(t *testing.T) {
 		t.Skip("emulators")
 	}
 	e := awstest.Start(t)
-	environ := awsEnviron(e)
+	environ := fixture.AWSEnviron(e)
 	queue := awstest.UniqueName("events")
 	if code, _, errs := runCmd(t, environ, "provision", "--queue", queue); code != 0 {
 		t.Fatalf("provision: %s", errs)

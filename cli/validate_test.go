@@ -2,24 +2,23 @@ package cli
 
 import (
 	"encoding/json"
+	"eventproc/internal/fixture"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-const validLine = `{"event_id":"6f1c","event_type":"order.placed","tenant_id":"t7","client_id":"c42","schema_version":"v1","occurred_at":"2026-02-04T14:00:15-03:00","body":{"order_id":"ord-1","user_id":"u-1","total":100.50,"items_count":2,"status":"confirmed"}}`
-
 func TestValidate(t *testing.T) {
-	code, out, _ := runCLI(t, validLine+"\n"+validLine+"\n", "validate")
+	code, out, _ := runCLI(t, fixture.ValidLine+"\n"+fixture.ValidLine+"\n", "validate")
 	if code != 0 || strings.Count(out, `"valid":true`) != 2 || !strings.Contains(out, `"key":{"pk":"t7#6f1c"}`) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	in := strings.Join([]string{
-		validLine,
+		fixture.ValidLine,
 		`not json`,
 		`{"event_id":"e","event_type":"nope","tenant_id":"t","client_id":"c","schema_version":"v1","occurred_at":"x","body":{}}`,
-		strings.Replace(validLine, `"total":100.50`, `"total":-1`, 1),
+		strings.Replace(fixture.ValidLine, `"total":100.50`, `"total":-1`, 1),
 		"",
 	}, "\n") + "\n" + "{\"event_id\":\"\xff\"}"
 	code, out, _ = runCLI(t, in, "validate", "-")
@@ -65,10 +64,10 @@ func TestValidate(t *testing.T) {
 func TestValidateBlankLinesAndSummary(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.ndjson")
-	if err := os.WriteFile(a, []byte("\n"+validLine+"\r\n \t\r\nnope\n"), 0o644); err != nil {
+	if err := os.WriteFile(a, []byte("\n"+fixture.ValidLine+"\r\n \t\r\nnope\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := runCLI(t, validLine+"\n\n\n"+strings.Replace(validLine, `"total":100.50`, `"total":-1`, 1)+"\n  ", "validate", a, "-")
+	code, out, errs := runCLI(t, fixture.ValidLine+"\n\n\n"+strings.Replace(fixture.ValidLine, `"total":100.50`, `"total":-1`, 1)+"\n  ", "validate", a, "-")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errs)
 	}
@@ -93,10 +92,10 @@ func TestValidateFilesAndLongLines(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.ndjson")
 	long := `{"x":"` + strings.Repeat("y", 2<<20) + `"}`
-	if err := os.WriteFile(a, []byte(validLine+"\n"+long+"\n"+validLine), 0o644); err != nil {
+	if err := os.WriteFile(a, []byte(fixture.ValidLine+"\n"+long+"\n"+fixture.ValidLine), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := runCLI(t, validLine+"\n", "validate", a, "-")
+	code, out, _ := runCLI(t, fixture.ValidLine+"\n", "validate", a, "-")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 1 || len(lines) != 4 || !strings.Contains(lines[1], "line longer than") || !strings.Contains(lines[2], `"line":3,"valid":true`) || !strings.Contains(lines[3], `"line":4,"valid":true`) {
 		t.Fatalf("exit %d\n%.2000s", code, out)

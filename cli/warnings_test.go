@@ -3,7 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"eventproc/internal/fixture"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +16,7 @@ import (
 // with exactly one warning.
 func warnRules(t *testing.T) string {
 	t.Helper()
-	return brokenRules(t, "extra.yaml", `type: extra.thing
+	return fixture.BrokenRules(t, "extra.yaml", `type: extra.thing
 versions:
   v1:
     fields:
@@ -37,21 +37,6 @@ func TestWarningsInFull(t *testing.T) {
 	if code != 0 || errs != dir+untestedLine+"\n" || !strings.Contains(out, "0 failed") {
 		t.Errorf("test: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-}
-
-// jsonLines decodes every line of a run's output, failing on any that is not JSON.
-func jsonLines(t *testing.T, out string) []map[string]any {
-	t.Helper()
-	var recs []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("run wrote a line that is not JSON: %q", line)
-			continue
-		}
-		recs = append(recs, m)
-	}
-	return recs
 }
 
 // TestRunLogsRulesAsJSON: run writes only JSON log records: the warnings as one record
@@ -78,7 +63,7 @@ func TestRunLogsRulesAsJSON(t *testing.T) {
 	dir := warnRules(t)
 	_, logs := runOnce(dir)
 	var warned []map[string]any
-	for _, r := range jsonLines(t, logs) {
+	for _, r := range fixture.JSONLines(t, logs) {
 		if strings.Contains(r["msg"].(string), "warning") {
 			warned = append(warned, r)
 		}
@@ -90,12 +75,12 @@ func TestRunLogsRulesAsJSON(t *testing.T) {
 		t.Errorf("run listed the warning itself:\n%s", logs)
 	}
 
-	bad := brokenRules(t, "extra.yaml", "type: [\n")
+	bad := fixture.BrokenRules(t, "extra.yaml", "type: [\n")
 	code, logs := runOnce(bad)
 	if code != 1 {
 		t.Errorf("exit %d with broken rules, want 1", code)
 	}
-	recs := jsonLines(t, logs)
+	recs := fixture.JSONLines(t, logs)
 	if len(recs) != 2 || recs[0]["msg"] != "rules: diagnostic" || !strings.Contains(recs[0]["diagnostic"].(string), "[yaml-syntax]") ||
 		recs[1]["msg"] != "rules do not load" || recs[1]["errors"] != 1.0 {
 		t.Errorf("records for broken rules:\n%s", logs)
@@ -107,7 +92,7 @@ func TestRunLogsRulesAsJSON(t *testing.T) {
 func TestAWSCommandsWarningsOneLine(t *testing.T) {
 	dir := warnRules(t)
 	e := awstest.Start(t)
-	environ := awsEnviron(e)
+	environ := fixture.AWSEnviron(e)
 	queue := awstest.UniqueName("warn")
 	want := "eventproc %s: " + dir + " has 1 warning; eventproc check --rules " + dir + " lists them\n"
 	for _, args := range [][]string{

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"eventproc/internal/fixture"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 
 func TestBinaryExitCodes(t *testing.T) {
 	bin := binary(t)
-	broken := brokenRules(t, "bad.yaml", "type: [\n")
+	broken := fixture.BrokenRules(t, "bad.yaml", "type: [\n")
 	for _, c := range []struct {
 		args  []string
 		stdin string
@@ -24,7 +25,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		{[]string{"check", "--rules", broken}, "", 1, "bad.yaml:1:7: this flow list is not closed: its closing ] is missing [yaml-syntax]"},
 		{[]string{"check", "--format=yaml"}, "", 2, ""},
 		{[]string{"test"}, "", 0, " passed, 0 failed"},
-		{[]string{"validate"}, validLine + "\n", 0, `"valid":true`},
+		{[]string{"validate"}, fixture.ValidLine + "\n", 0, `"valid":true`},
 		{[]string{"validate"}, "nope\n", 1, `"valid":false`},
 		{[]string{"validate", "--rules", broken}, "", 2, ""},
 		{[]string{"version"}, "", 0, "eventproc "},

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"eventproc/cli"
+	"eventproc/internal/fixture"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ func TestCheckConnect(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rules := brokenRules(t, "defaults.yaml", `defaults:
+	rules := fixture.BrokenRules(t, "defaults.yaml", `defaults:
   persist:
     table: wrongkey
     rejected_table: nowhere

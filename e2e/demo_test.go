@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"eventproc/internal/fixture"
 	"os"
 	"os/exec"
 	"strings"
@@ -21,7 +22,7 @@ import (
 // queue still holds a message.
 func TestDemoCheck(t *testing.T) {
 	e := awstest.Start(t)
-	environ := awsEnviron(e)
+	environ := fixture.AWSEnviron(e)
 	queue := awstest.UniqueName("demo")
 	if code, _, errs := runCmd(t, environ, "provision", "--queue", queue); code != 0 {
 		t.Fatalf("provision = %d: %s", code, errs)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"eventproc/cli"
+	"eventproc/internal/fixture"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,8 +23,8 @@ func TestEndToEndRejectedTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end")
 	}
-	rules := copyEventsD(t)
-	editFile(t, filepath.Join(rules, "order.placed.yaml"), "persist:\n  table: events\n", "persist:\n  table: events\n  rejected_table: order_rejections\n")
+	rules := fixture.CopyEventsD(t)
+	fixture.EditFile(t, filepath.Join(rules, "order.placed.yaml"), "persist:\n  table: events\n", "persist:\n  table: events\n  rejected_table: order_rejections\n")
 	bin := binary(t)
 	s := newE2E(t, bin, rules, 60*time.Second)
 	var out, errb bytes.Buffer

@@ -2,14 +2,12 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"eventproc/engine"
+	"eventproc/internal/fixture"
 	"eventproc/metrics"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -115,75 +113,6 @@ func eventsSeries(rs *engine.Ruleset, v *engine.Verdict, outcome string) string 
 	return fmt.Sprintf(`eventproc_events_total{event_type=%q,outcome=%q,schema_version=%q}`, typ, outcome, ver)
 }
 
-// copyEventsD copies events.d, unchanged, into a directory of t's.
-func copyEventsD(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir("events.d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join("events.d", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// editFile replaces old (which must occur once) by new in a file.
-func editFile(t *testing.T, path, old, new string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := bytes.Count(data, []byte(old)); n != 1 {
-		t.Fatalf("%s: %q occurs %d times", path, old, n)
-	}
-	if err := os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// blockedOrders returns n valid order.placed v1 events whose order_id starts "blocked-".
-func blockedOrders(t *testing.T, rs *engine.Ruleset, n int, seed uint64) []string {
-	t.Helper()
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	out := make([]string, 0, n)
-	for i := range n {
-		body, err := rs.Generate("order.placed", "v1", r, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := json.NewDecoder(strings.NewReader(body))
-		d.UseNumber()
-		var doc map[string]any
-		if err := d.Decode(&doc); err != nil {
-			t.Fatal(err)
-		}
-		doc["body"].(map[string]any)["order_id"] = fmt.Sprintf("blocked-%d-%d", seed, i)
-		b, err := json.Marshal(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
-}
-
-const blockRule = `      status:      {type: string, required: true, min_length: 1}
-    rules:
-      - id: no-blocked-orders
-        field: body.order_id
-        expr: '!body.order_id.startsWith("blocked-")'
-        message: blocked orders are refused
-`
-
 // TestEndToEndOperations: real traffic, then the endpoints and metric values; a SIGHUP
 // with a tightened rule (later events get the new verdict), then one with a broken
 // rule (the rules in use are kept, every diagnostic logged, the worker carries on).
@@ -193,7 +122,7 @@ func TestEndToEndOperations(t *testing.T) {
 	}
 	bin := binary(t)
 	var err error
-	rules := copyEventsD(t)
+	rules := fixture.CopyEventsD(t)
 	s := newE2E(t, bin, rules, 30*time.Second)
 	p := s.run(t, bin, s.env, "--http-probe-interval", "500ms")
 	addr := healthAddr(t, p)
@@ -264,17 +193,17 @@ func TestEndToEndOperations(t *testing.T) {
 
 	// A good edit: order.placed v1 refuses blocked orders. Before the reload they are
 	// valid; after it, rejected by the new rule.
-	before := blockedOrders(t, s.rs, 5, 21)
+	before := fixture.BlockedOrders(t, s.rs, 5, 21)
 	s.send(t, s.queueURL, before)
 	waitUntil(t, "the blocked orders stored under the old rules", 30*time.Second, p, func() bool {
 		return scrape(t, addr)[`eventproc_events_total{event_type="order.placed",outcome="processed",schema_version="v1"}`] >=
 			want[`eventproc_events_total{event_type="order.placed",outcome="processed",schema_version="v1"}`]+5
 	})
-	editFile(t, filepath.Join(rules, "order.placed.yaml"), "      status:      {type: string, required: true, min_length: 1}\n  v2:",
-		blockRule+"  v2:")
+	fixture.EditFile(t, filepath.Join(rules, "order.placed.yaml"), "      status:      {type: string, required: true, min_length: 1}\n  v2:",
+		fixture.BlockRule+"  v2:")
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	waitUntil(t, "the reload", 30*time.Second, p, func() bool { return len(p.lines("rules reloaded: new messages use them")) == 1 })
-	after := blockedOrders(t, s.rs, 5, 22)
+	after := fixture.BlockedOrders(t, s.rs, 5, 22)
 	s.send(t, s.queueURL, after)
 	rejectedBy := `eventproc_violations_total{event_type="order.placed",rule="no-blocked-orders",schema_version="v1"}`
 	waitUntil(t, "the blocked orders rejected under the new rules", 30*time.Second, p, func() bool { return scrape(t, addr)[rejectedBy] == 5 })
@@ -306,8 +235,8 @@ func TestEndToEndOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	editFile(t, filepath.Join(rules, "order.placed.yaml"), `'!body.order_id.startsWith("blocked-")'`, `'!body.order_idd.startsWith("blocked-")'`)
-	editFile(t, filepath.Join(rules, "user.created.yaml"), "type: user.created", "type: user.created\nunknwn_key: 1")
+	fixture.EditFile(t, filepath.Join(rules, "order.placed.yaml"), `'!body.order_id.startsWith("blocked-")'`, `'!body.order_idd.startsWith("blocked-")'`)
+	fixture.EditFile(t, filepath.Join(rules, "user.created.yaml"), "type: user.created", "type: user.created\nunknwn_key: 1")
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	waitUntil(t, "the failed reload", 30*time.Second, p, func() bool { return len(p.lines("rules reload failed: keeping the rules in use")) == 1 })
 	var diags []string
@@ -325,7 +254,7 @@ func TestEndToEndOperations(t *testing.T) {
 	if code, _ := httpGet(t, addr, "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz = %d after a failed reload, want 200 (the old rules serve)", code)
 	}
-	more := blockedOrders(t, s.rs, 5, 23)
+	more := fixture.BlockedOrders(t, s.rs, 5, 23)
 	valid := generate(t, s.rs, 12, true, 24)
 	s.send(t, s.queueURL, append(more, valid...))
 	waitUntil(t, "traffic after the failed reload", 30*time.Second, p, func() bool {
@@ -345,7 +274,7 @@ func TestEndToEndOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	editFile(t, filepath.Join(rules, "order.placed.yaml"), "persist:\n  table: events\n", "persist:\n  table: orders-new\n")
+	fixture.EditFile(t, filepath.Join(rules, "order.placed.yaml"), "persist:\n  table: events\n", "persist:\n  table: orders-new\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	waitUntil(t, "the reload refused for a missing table", 30*time.Second, p, func() bool {
 		return len(p.lines("rules reload failed: keeping the rules in use")) == 2

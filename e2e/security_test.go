@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"eventproc/internal/fixture"
 	"fmt"
 	"net"
 	"os/exec"
@@ -165,7 +166,7 @@ func TestRulesCannotReachOutside(t *testing.T) {
 	// A deliberately expensive rule is refused at load time (its estimated cost is over
 	// the limit) — the diagnostics golden file cost-limit.txtar holds the exact message;
 	// here, through the command an operator runs.
-	dir := brokenRules(t, "expensive.yaml", "type: expensive\nversions:\n  v1:\n    fields: {xs: {type: list, items: {type: string}}}\n"+
+	dir := fixture.BrokenRules(t, "expensive.yaml", "type: expensive\nversions:\n  v1:\n    fields: {xs: {type: list, items: {type: string}}}\n"+
 		"    rules:\n      - id: cubic\n        expr: '!has(body.xs) || body.xs.all(a, body.xs.all(b, body.xs.all(c, a + b + c != \"\")))'\n")
 	code, out, errOut := runCLI(t, "", "check", "--rules", dir)
 	if code != 1 || !strings.Contains(out+errOut, "cost-limit") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"eventproc/internal/fixture"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -20,14 +21,14 @@ import (
 // switched to, and rules with a compile error, a failing test suite or a changed body
 // field are refused with every diagnostic logged, the rules in use kept.
 func TestReload(t *testing.T) {
-	dir := copyEventsD(t)
+	dir := fixture.CopyEventsD(t)
 	rs := loadRulesOrFail(t, dir)
 	var logs bytes.Buffer
 	m := metrics.New()
 	r := &reloader{dir: dir, eng: worker.NewSwapEngine(rs), metrics: m,
 		log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	r.cur.Store(rs)
-	blocked := blockedOrders(t, rs, 1, 1)[0]
+	blocked := fixture.BlockedOrders(t, rs, 1, 1)[0]
 	verdict := func() engine.Outcome { return r.eng.Evaluate(context.Background(), blocked).Outcome }
 	if verdict() != engine.Valid {
 		t.Fatal("a blocked order is not valid under the shipped rules")
@@ -45,7 +46,7 @@ func TestReload(t *testing.T) {
 	order := filepath.Join(dir, "order.placed.yaml")
 
 	// A good edit.
-	editFile(t, order, "      status:      {type: string, required: true, min_length: 1}\n  v2:", blockRule+"  v2:")
+	fixture.EditFile(t, order, "      status:      {type: string, required: true, min_length: 1}\n  v2:", fixture.BlockRule+"  v2:")
 	if !r.reload(context.Background()) || verdict() != engine.Invalid || r.cur.Load() == rs {
 		t.Fatalf("good edit: not switched\n%s", logs.String())
 	}
@@ -70,7 +71,7 @@ func TestReload(t *testing.T) {
 			}
 			defer os.WriteFile(path, saved, 0o644)
 			logs.Reset()
-			editFile(t, path, tt.old, tt.new)
+			fixture.EditFile(t, path, tt.old, tt.new)
 			if r.reload(context.Background()) {
 				t.Fatalf("reloaded\n%s", logs.String())
 			}
@@ -112,13 +113,13 @@ func loadRulesOrFail(t *testing.T, dir string) *engine.Ruleset {
 // TestReloadCountsEachProblemOnce: a mistake in a version that another extends is
 // one diagnostic in the reload log, and one error in its count.
 func TestReloadCountsEachProblemOnce(t *testing.T) {
-	dir := copyEventsD(t)
+	dir := fixture.CopyEventsD(t)
 	rs := loadRulesOrFail(t, dir)
 	var logs bytes.Buffer
 	r := &reloader{dir: dir, eng: worker.NewSwapEngine(rs), metrics: metrics.New(),
 		log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	r.cur.Store(rs)
-	editFile(t, filepath.Join(dir, "order.placed.yaml"), inheritedOld, inheritedNew)
+	fixture.EditFile(t, filepath.Join(dir, "order.placed.yaml"), fixture.InheritedOld, fixture.InheritedNew)
 	if r.reload(context.Background()) {
 		t.Fatalf("reloaded\n%s", logs.String())
 	}
@@ -136,8 +137,8 @@ func TestReloadCountsEachProblemOnce(t *testing.T) {
 			failed = append(failed, x)
 		}
 	}
-	if len(diags) != 1 || diags[0] != dir+inheritedMsg {
-		t.Errorf("diagnostics %q, want just %q", diags, dir+inheritedMsg)
+	if len(diags) != 1 || diags[0] != dir+fixture.InheritedMsg {
+		t.Errorf("diagnostics %q, want just %q", diags, dir+fixture.InheritedMsg)
 	}
 	if len(failed) != 1 || failed[0]["errors"] != float64(1) || failed[0]["warnings"] != float64(0) {
 		t.Errorf("failure lines %v, want one with errors 1, warnings 0", failed)
@@ -147,7 +148,7 @@ func TestReloadCountsEachProblemOnce(t *testing.T) {
 // TestReloadCountsWarnings: a SIGHUP reload, like run, counts the rules' warnings in
 // its record rather than logging each.
 func TestReloadCountsWarnings(t *testing.T) {
-	dir := copyEventsD(t)
+	dir := fixture.CopyEventsD(t)
 	rs := loadRulesOrFail(t, dir)
 	var logs bytes.Buffer
 	r := &reloader{dir: dir, eng: worker.NewSwapEngine(rs), metrics: metrics.New(),
@@ -160,7 +161,7 @@ func TestReloadCountsWarnings(t *testing.T) {
 		t.Fatalf("not reloaded:\n%s", logs.String())
 	}
 	var reloaded []map[string]any
-	for _, rec := range jsonLines(t, logs.String()) {
+	for _, rec := range fixture.JSONLines(t, logs.String()) {
 		if rec["msg"] == "rules reload: diagnostic" {
 			t.Errorf("a warning logged on its own: %v", rec)
 		}
