@@ -20,6 +20,10 @@ import (
 	"eventproc/service"
 )
 
+// check --connect: the live setup, reported as diagnostics like any other. Tables are
+// positioned where events.d names them; queues where the configuration names them
+// (the file, the variable or the flag).
+
 // connectDiagnostics checks the queues of cfg and the tables of rs.
 func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cfg *config.Config, rulesDir string) engine.Diagnostics {
 	var ds engine.Diagnostics

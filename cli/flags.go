@@ -84,8 +84,6 @@ func flagHint(fs *flag.FlagSet, arg string) string {
 	return fmt.Sprintf("; did you mean --%s %s?", name, arg)
 }
 
-// The engine's commands: check (the linter), validate (NDJSON verdicts), test (suites).
-
 // rulesFlag registers --rules, defaulting to $EVENTPROC_RULES or events.d.
 func rulesFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	def := env.getenv("EVENTPROC_RULES")
@@ -99,9 +97,6 @@ func rulesFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 func envelopeFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	return fs.String("envelope", env.getenv("EVENTPROC_ENVELOPE"), "the envelope `name` to use when events.d declares several (default: the one marked default)")
 }
-
-// The AWS commands: provision (queues, dead-letter queues, tables), send (generated
-// events), stats (a table's items and the queues' depths).
 
 // stringList is a repeatable string flag.
 type stringList []string

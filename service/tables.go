@@ -14,10 +14,6 @@ import (
 	"eventproc/engine"
 )
 
-// check --connect: the live setup, reported as diagnostics like any other. Tables are
-// positioned where events.d names them; queues where the configuration names them
-// (the file, the variable or the flag).
-
 // TableDiagnostics checks that every table of rs exists, is active, and is keyed as the
 // persistence mapping says (check --connect, and a SIGHUP reload before it switches).
 func TableDiagnostics(ctx context.Context, db *dynamodb.Client, rs *engine.Ruleset, rulesDir string, timeout time.Duration) engine.Diagnostics {
