@@ -11,7 +11,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/eventproc . \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X eventproc/cli.version=${VERSION}" -o /out/eventproc . \
  && /out/eventproc check --rules events.d
 
 FROM scratch

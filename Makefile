@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/eventproc
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+LDFLAGS := -s -w -X eventproc/cli.version=$(VERSION)
 FUZZTIME ?= 30s
 RULES ?= events.d
 
@@ -15,23 +15,26 @@ help: ## list the targets
 build: ## build the static binary into bin/eventproc
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-node_modules: package.json package-lock.json
-	npm ci --no-audit --no-fund
-	@touch node_modules
+# The emulators' npm pins and their node_modules live in adapters/awstest.
+NODE_MODULES := adapters/awstest/node_modules
 
-test: node_modules ## run every test: unit, golden, shipped suites, binary, emulators end to end, short fuzz
+$(NODE_MODULES): adapters/awstest/package.json adapters/awstest/package-lock.json
+	npm ci --prefix adapters/awstest --no-audit --no-fund
+	@touch $(NODE_MODULES)
+
+test: $(NODE_MODULES) ## run every test: unit, golden, shipped suites, binary, emulators end to end, short fuzz
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz FUZZTIME=10s
 
-reliability: node_modules ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
+reliability: $(NODE_MODULES) ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
 	@mkdir -p .run
-	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' . 2>&1 | tee .run/reliability.log | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
+	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' ./e2e 2>&1 | tee .run/reliability.log | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
 
 check: ## lint the shipped events.d (load, compile, run its test suites)
 	$(GO) run . check --rules $(RULES)
 
-bench: node_modules build ## run the benchmarks: Go benchmarks (engine, adapters, the drain), then validate over 1M lines
+bench: $(NODE_MODULES) build ## run the benchmarks: Go benchmarks (engine, adapters, the drain), then validate over 1M lines
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	python3 scripts/bench-validate.py $(BIN) 100000 1000000
 
@@ -41,19 +44,19 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
-up: node_modules ## start the local SQS and DynamoDB emulators (ports 4566, 4567)
+up: $(NODE_MODULES) ## start the local SQS and DynamoDB emulators (ports 4566, 4567)
 	scripts/emulators.sh up
 
 down: ## stop the emulators that `make up` started
 	scripts/emulators.sh down
 
-run: build node_modules ## start the emulators if needed, provision, run the worker
+run: build $(NODE_MODULES) ## start the emulators if needed, provision, run the worker
 	scripts/run.sh
 
 send-events: build ## send generated events to the local queue (TYPE=, COUNT=, INVALID=)
 	scripts/send-events.sh
 
-demo: build node_modules ## the whole thing on a fresh clone: emulators, worker, a mix of events, a summary
+demo: build $(NODE_MODULES) ## the whole thing on a fresh clone: emulators, worker, a mix of events, a summary
 	scripts/demo.sh
 
 clean: ## remove build outputs

@@ -130,7 +130,8 @@ type options struct {
 }
 
 // WithEnvelope selects the envelope named name when events.d declares several. Without
-// it, Load takes the only envelope, or the one marked default: true.
+// it, Load takes the only envelope, or the one marked default: true. WithEnvelope("")
+// is the same as no option.
 func WithEnvelope(name string) Option { return func(o *options) { o.envelope = name } }
 
 // Load reads every *.yaml and *.yml file of fsys (recursively), compiles the rules

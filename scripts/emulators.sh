@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local AWS for eventproc: fauxqs (SQS) and dynalite (DynamoDB), from node_modules.
+# Local AWS for eventproc: fauxqs (SQS) and dynalite (DynamoDB), from adapters/awstest/node_modules.
 #
 #   scripts/emulators.sh up      start both unless something already answers on their port
 #   scripts/emulators.sh down [fauxqs|dynalite]
@@ -11,6 +11,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+modules="$root/adapters/awstest/node_modules" # beside the npm pins
 run="$root/.run"
 sqs_port=${FAUXQS_PORT:-4566}
 ddb_port=${DYNALITE_PORT:-4567}
@@ -34,8 +35,8 @@ start() { # name port command...
 		fi
 		return 0
 	fi
-	if [[ ! -d $root/node_modules/fauxqs || ! -d $root/node_modules/dynalite ]]; then
-		echo "$name: node_modules is missing; run: npm ci" >&2
+	if [[ ! -d $modules/fauxqs || ! -d $modules/dynalite ]]; then
+		echo "$name: adapters/awstest/node_modules is missing; run: npm ci --prefix adapters/awstest" >&2
 		return 1
 	fi
 	mkdir -p "$run"
@@ -91,8 +92,8 @@ up)
 		ddb_args+=(--path "$DYNALITE_PATH")
 	fi
 	start fauxqs "$sqs_port" env FAUXQS_PORT="$sqs_port" FAUXQS_LOGGER=false \
-		node "$root/node_modules/fauxqs/dist/cli.js"
-	start dynalite "$ddb_port" node "$root/node_modules/dynalite/cli.js" "${ddb_args[@]}"
+		node "$modules/fauxqs/dist/cli.js"
+	start dynalite "$ddb_port" node "$modules/dynalite/cli.js" "${ddb_args[@]}"
 	echo "export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$sqs_port AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port"
 	;;
 down)

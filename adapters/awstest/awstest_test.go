@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,5 +71,16 @@ func TestPauseResume(t *testing.T) {
 	}
 	if _, err := e.SQSClient().ListQueues(context.Background(), &sqs.ListQueuesInput{}); err != nil {
 		t.Errorf("after resume: %v", err)
+	}
+}
+
+// The emulators are found from any package of the module (tests run in their package's
+// directory), not only from the one holding the npm pins.
+func TestStartFromAnotherPackage(t *testing.T) {
+	t.Setenv("CI", "true") // fail, not skip, when they are not found
+	t.Chdir(filepath.Join("..", "..", "worker"))
+	e := Start(t)
+	if q := e.CreateQueue(t, "elsewhere", nil); q.URL == "" {
+		t.Errorf("queue has no URL")
 	}
 }

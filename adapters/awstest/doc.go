@@ -1,5 +1,6 @@
 // Package awstest runs the local AWS emulators for tests: fauxqs (SQS) and dynalite
-// (DynamoDB), from the repository's node_modules, each on a free loopback port.
+// (DynamoDB), from the node_modules beside this package's npm pins (adapters/awstest/
+// package.json and package-lock.json), each on a free loopback port.
 //
 // Start gives a test its own pair, stopped when the test ends; Shared gives every test
 // of a binary one pair, started on first use and stopped by Main (call it from
@@ -10,5 +11,6 @@
 // (SIGSTOP/SIGCONT) for outage tests.
 //
 // When node or node_modules is missing, a test that asks for emulators is skipped with
-// the command that installs them (npm ci), except under CI=true, where it fails.
+// the command that installs them (npm ci --prefix adapters/awstest), except under CI=true,
+// where it fails.
 package awstest

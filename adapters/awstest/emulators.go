@@ -33,7 +33,7 @@ type Emulators struct {
 	dataDir string
 }
 
-// errMissing says node or node_modules is not installed.
+// errMissing says node or the emulators' node_modules is not installed.
 var errMissing = errors.New("the emulators are not installed")
 
 // Start starts a private pair of emulators for t, stopped (and dynalite's data removed)
@@ -68,20 +68,24 @@ func Shared(t testing.TB) *Emulators {
 // Main runs the tests and then stops the shared emulators. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { awstest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to do after the tests: it runs them, stops
+// the shared emulators, and returns the exit code for os.Exit.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared.e != nil {
 		shared.e.Close()
 	}
-	os.Exit(code)
+	return code
 }
 
 func fail(t testing.TB, err error) {
 	t.Helper()
 	if errors.Is(err, errMissing) && os.Getenv("CI") != "true" {
-		t.Skipf("%v; install them with: npm ci", err)
+		t.Skipf("%v; install them with: npm ci --prefix %s", err, PinsDir)
 	}
-	t.Fatalf("local AWS emulators: %v (install them with: npm ci)", err)
+	t.Fatalf("local AWS emulators: %v (install them with: npm ci --prefix %s)", err, PinsDir)
 }
 
 // Close stops both emulators and removes dynalite's data.
@@ -95,7 +99,7 @@ func (e *Emulators) Close() {
 
 // launch starts fauxqs and dynalite (with its data on disk when persist is set).
 func launch(persist bool) (*Emulators, error) {
-	root, err := repoRoot()
+	modules, err := nodeModules()
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +107,8 @@ func launch(persist bool) (*Emulators, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: node is not on PATH", errMissing)
 	}
-	fauxqs := filepath.Join(root, "node_modules", "fauxqs", "dist", "cli.js")
-	dynalite := filepath.Join(root, "node_modules", "dynalite", "cli.js")
+	fauxqs := filepath.Join(modules, "fauxqs", "dist", "cli.js")
+	dynalite := filepath.Join(modules, "dynalite", "cli.js")
 	for _, f := range []string{fauxqs, dynalite} {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("%w: no %s", errMissing, f)
@@ -155,19 +159,24 @@ func startOnFreePort(name string, cmd func(port int) (argv, env []string)) (*Pro
 	return nil, err
 }
 
-// repoRoot finds the directory holding package.json, from the working directory up.
-func repoRoot() (string, error) {
+// PinsDir is where the npm pins of the emulators (package.json, package-lock.json) and
+// their node_modules live, relative to the module root.
+const PinsDir = "adapters/awstest"
+
+// nodeModules finds the emulators' node_modules: PinsDir/node_modules under the module
+// root (the directory holding go.mod, from the working directory up).
+func nodeModules() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("working directory: %w", err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil {
-			return dir, nil
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, filepath.FromSlash(PinsDir), "node_modules"), nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("%w: no package.json above the working directory", errMissing)
+			return "", fmt.Errorf("%w: no go.mod above the working directory", errMissing)
 		}
 		dir = parent
 	}

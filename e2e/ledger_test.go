@@ -1,0 +1,405 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"golang.org/x/sync/errgroup"
+
+	"eventproc/engine"
+)
+
+// The ledger: what a scenario sent, against where it all ended. Every distinct message
+// sent (a "unit": a valid event by its item key, anything else by its body) must end in
+// exactly one place — a processed item, a rejected (failed) item, or the dead-letter
+// queue — and the queue must be empty. The engine's own verdict on each body says which
+// place is right for it (a valid event may also be dead-lettered after an outage).
+
+// ledger records what was sent. Safe for concurrent use.
+type ledger struct {
+	rs *engine.Ruleset
+
+	mu       sync.Mutex
+	messages int              // messages the queue accepted (duplicates included)
+	units    map[string]*unit // by unitKey
+	refused  []string         // bodies the queue refused, with why
+}
+
+// unit is one distinct thing sent.
+type unit struct {
+	key       string
+	outcome   engine.Outcome // the engine's verdict on the body
+	eventID   string
+	eventType string
+	body      string
+	sent      int // times sent
+}
+
+func newLedger(rs *engine.Ruleset) *ledger {
+	return &ledger{rs: rs, units: map[string]*unit{}}
+}
+
+// keyString identifies an item: its table and key attributes.
+func keyString(table string, key map[string]string) string {
+	var b strings.Builder
+	b.WriteString(table)
+	for _, k := range slices.Sorted(maps.Keys(key)) {
+		b.WriteString("\x00" + k + "=" + key[k])
+	}
+	return b.String()
+}
+
+// unitOf returns the unit key and verdict of a body: a valid event's item key, or the
+// key of the rejected item that its body gets.
+func (l *ledger) unitOf(body string) (string, *engine.Verdict) {
+	v := l.rs.Evaluate(context.Background(), body)
+	p := v.Persist
+	if v.Outcome != engine.Valid || p == nil {
+		r := l.rs.Rejection(body)
+		p = &r
+	}
+	key := map[string]string{}
+	for _, a := range p.Key {
+		key[a.Name], _ = a.Value.(string)
+	}
+	return keyString(p.Table, key), v
+}
+
+// sent records a body the queue accepted.
+func (l *ledger) sent(body string) {
+	k, v := l.unitOf(body)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.messages++
+	u := l.units[k]
+	if u == nil {
+		u = &unit{key: k, outcome: v.Outcome, eventID: v.EventID, eventType: v.EventType, body: body}
+		l.units[k] = u
+	}
+	u.sent++
+}
+
+// refuse records a body the queue refused to take.
+func (l *ledger) refuse(body string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refused = append(l.refused, fmt.Sprintf("%.40q…(%d bytes): %v", body, len(body), err))
+}
+
+// send sends bodies to url, ten a call, up to 8 calls at once, at about rate messages
+// a second (0: as fast as it goes), and records each accepted one. Entries the queue
+// refuses are an error.
+func (l *ledger) send(ctx context.Context, sq *sqs.Client, url string, bodies []string, rate float64) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	start := time.Now()
+	for i := 0; i < len(bodies); i += 10 {
+		if rate > 0 {
+			due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			select {
+			case <-ctx.Done():
+				return g.Wait()
+			case <-time.After(time.Until(due)):
+			}
+		}
+		chunk := bodies[i:min(i+10, len(bodies))]
+		g.Go(func() error {
+			in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(url)}
+			for j, b := range chunk {
+				in.Entries = append(in.Entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(j)), MessageBody: aws.String(b)})
+			}
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			out, err := sq.SendMessageBatch(cctx, in)
+			if err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+			for _, s := range out.Successful {
+				j, _ := strconv.Atoi(aws.ToString(s.Id))
+				l.sent(chunk[j])
+			}
+			if len(out.Failed) > 0 {
+				return fmt.Errorf("send: %d refused: %s", len(out.Failed), aws.ToString(out.Failed[0].Message))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// sendAsync is send in the background; the channel yields its result.
+func (l *ledger) sendAsync(sq *sqs.Client, url string, bodies []string, rate float64) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- l.send(context.Background(), sq, url, bodies, rate) }()
+	return ch
+}
+
+// place is where one unit ended.
+type place struct {
+	items []map[string]ddbtypes.AttributeValue // its items (at most one: keys are unique)
+	dlq   []sqstypes.Message                   // its dead-lettered messages
+}
+
+// settlement is the ledger's accounting after a scenario.
+type settlement struct {
+	Name string
+	// sent
+	Messages, Distinct, Valid, Invalid, RuleFailed, EventIDs int
+	// where it ended
+	Processed, Failed, DLQ, DLQDistinct, QueueLeft int
+	// DLQCopies are dead letters of events that are also stored: legitimate only when
+	// the event was sent more than once (one copy stored, another dead-lettered).
+	DLQCopies int
+	// what must be zero
+	Missing, InTwoPlaces, Unknown, WrongPlace, IDTwice int
+
+	Places map[string]*place // by unit key
+}
+
+// Balanced reports whether everything sent is in exactly one right place.
+func (s settlement) Balanced() bool {
+	return s.Distinct == s.Processed+s.Failed+s.DLQDistinct && s.DLQ == s.DLQDistinct+s.DLQCopies &&
+		s.Missing == 0 && s.InTwoPlaces == 0 && s.Unknown == 0 && s.WrongPlace == 0 && s.IDTwice == 0 && s.QueueLeft == 0
+}
+
+// String is the ledger table.
+func (s settlement) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ledger %s\n", s.Name)
+	fmt.Fprintf(&b, "  sent: %d messages, %d distinct (%d valid, %d invalid, %d rule_failed by the engine's verdict), %d event ids\n",
+		s.Messages, s.Distinct, s.Valid, s.Invalid, s.RuleFailed, s.EventIDs)
+	fmt.Fprintf(&b, "  ended: %d processed items + %d failed items + %d only in the DLQ = %d (the DLQ holds %d messages, %d of them copies of stored events sent twice)\n",
+		s.Processed, s.Failed, s.DLQDistinct, s.Processed+s.Failed+s.DLQDistinct, s.DLQ, s.DLQCopies)
+	fmt.Fprintf(&b, "  left in the queue %d; missing %d; in two places %d; not sent %d; wrong place %d; event ids stored twice %d\n",
+		s.QueueLeft, s.Missing, s.InTwoPlaces, s.Unknown, s.WrongPlace, s.IDTwice)
+	if s.Balanced() {
+		b.WriteString("  BALANCED\n")
+	} else {
+		b.WriteString("  NOT BALANCED\n")
+	}
+	fmt.Fprintf(&b, "  | %s | %d | %d | %d / %d / %d | %d | %d | %d | %d | %d | %s |",
+		s.Name, s.Messages, s.Distinct, s.Valid, s.Invalid, s.RuleFailed, s.Processed, s.Failed, s.DLQDistinct, s.QueueLeft,
+		s.Missing+s.InTwoPlaces+s.Unknown+s.WrongPlace+s.IDTwice, map[bool]string{true: "yes", false: "**no**"}[s.Balanced()])
+	return b.String()
+}
+
+// settle scans the tables, the dead-letter queue and the queue of s, logs the ledger
+// table, fails t unless it balances, and returns it.
+func (l *ledger) settle(t *testing.T, name string, s *e2eSetup) settlement {
+	t.Helper()
+	st := l.account(t, name, s)
+	t.Log(st.String())
+	if !st.Balanced() {
+		l.explain(t, st)
+		t.Errorf("ledger %s does not balance", name)
+	}
+	return st
+}
+
+// account computes the settlement without judging it.
+func (l *ledger) account(t *testing.T, name string, s *e2eSetup) settlement {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := settlement{Name: name, Messages: l.messages, Distinct: len(l.units), Places: map[string]*place{}}
+	ids := map[string]bool{}
+	for _, u := range l.units {
+		switch u.outcome {
+		case engine.Valid:
+			st.Valid++
+		case engine.Invalid:
+			st.Invalid++
+		default:
+			st.RuleFailed++
+		}
+		if u.eventID != "" {
+			ids[u.eventID] = true
+		}
+	}
+	st.EventIDs = len(ids)
+	at := func(k string) *place {
+		p := st.Places[k]
+		if p == nil {
+			p = &place{}
+			st.Places[k] = p
+		}
+		return p
+	}
+
+	// The tables.
+	processedIDs := map[string]int{}
+	ddb := s.emu.DynamoDBClient()
+	for _, tbl := range s.rs.Tables() {
+		if _, done := st.Places["\x01table "+tbl.Name]; done {
+			continue
+		}
+		st.Places["\x01table "+tbl.Name] = nil
+		p := dynamodb.NewScanPaginator(ddb, &dynamodb.ScanInput{TableName: aws.String(tbl.Name)})
+		for p.HasMorePages() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			page, err := p.NextPage(ctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("scan %s: %v", tbl.Name, err)
+			}
+			for _, it := range page.Items {
+				key := map[string]string{}
+				for _, k := range tbl.Key {
+					key[k] = str(it[k])
+				}
+				uk := keyString(tbl.Name, key)
+				at(uk).items = append(at(uk).items, it)
+				switch str(it["status"]) {
+				case "processed":
+					st.Processed++
+					processedIDs[str(it["event_id"])]++
+				case "failed":
+					st.Failed++
+				}
+			}
+		}
+	}
+	for k := range st.Places {
+		if strings.HasPrefix(k, "\x01") {
+			delete(st.Places, k)
+		}
+	}
+	for _, n := range processedIDs {
+		if n > 1 {
+			st.IDTwice++
+		}
+	}
+
+	// The dead-letter queue, read without taking anything out.
+	for _, m := range peekQueue(t, s.emu.SQSClient(), s.dlqURL) {
+		k, _ := l.unitOf(aws.ToString(m.Body))
+		at(k).dlq = append(at(k).dlq, m)
+		st.DLQ++
+	}
+	st.QueueLeft = s.queueCount(t, s.queueURL)
+
+	for k, p := range st.Places {
+		u := l.units[k]
+		switch {
+		case len(p.dlq) > 0 && len(p.items) == 0:
+			st.DLQDistinct++
+			st.DLQCopies += len(p.dlq) - 1
+		case len(p.dlq) > 0:
+			st.DLQCopies += len(p.dlq)
+		}
+		if u == nil {
+			st.Unknown++
+			continue
+		}
+		if len(p.items)+len(p.dlq) > u.sent {
+			// One message in two places (stored and dead-lettered, or dead-lettered
+			// twice): a duplicate.
+			st.InTwoPlaces++
+		}
+		for _, it := range p.items {
+			want := map[engine.Outcome]string{engine.Valid: "processed", engine.Invalid: "failed"}[u.outcome]
+			if str(it["status"]) != want {
+				st.WrongPlace++
+			}
+		}
+	}
+	for k := range l.units {
+		if p := st.Places[k]; p == nil || len(p.items)+len(p.dlq) == 0 {
+			st.Missing++
+		}
+	}
+	return st
+}
+
+// explain logs a few of the units that keep the ledger from balancing.
+func (l *ledger) explain(t *testing.T, st settlement) {
+	t.Helper()
+	shown := 0
+	for k, u := range l.units {
+		p := st.Places[k]
+		n := 0
+		if p != nil {
+			n = len(p.items) + len(p.dlq)
+		}
+		if (n == 0 || n > u.sent) && shown < 10 {
+			shown++
+			t.Logf("  %s event %s (%s, sent %d times): in %d places", u.outcome, u.eventID, u.eventType, u.sent, n)
+		}
+	}
+	for k, p := range st.Places {
+		if l.units[k] == nil && shown < 20 {
+			shown++
+			t.Logf("  not sent, but found: %q (%d items, %d dead letters)", k, len(p.items), len(p.dlq))
+		}
+	}
+}
+
+// peekQueue returns every message of a queue with its attributes, and leaves them all
+// in the queue, visible again.
+func peekQueue(t *testing.T, sq *sqs.Client, url string) []sqstypes.Message {
+	t.Helper()
+	var out []sqstypes.Message
+	seen := map[string]int{} // message id → index in out
+	ctx := context.Background()
+	defer func() {
+		for i := 0; i < len(out); i += 10 {
+			in := &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url)}
+			for j, m := range out[i:min(i+10, len(out))] {
+				in.Entries = append(in.Entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(j)), ReceiptHandle: m.ReceiptHandle})
+			}
+			res, err := sq.ChangeMessageVisibilityBatch(ctx, in)
+			if err != nil {
+				t.Errorf("release peeked messages: %v", err)
+				continue
+			}
+			for _, f := range res.Failed {
+				t.Errorf("release peeked message %s: %s %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message))
+			}
+		}
+	}()
+	for empty := 0; empty < 2; {
+		res, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: 1, VisibilityTimeout: 120, MessageAttributeNames: []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+		if err != nil {
+			t.Fatalf("peek %s: %v", url, err)
+		}
+		if len(res.Messages) == 0 {
+			empty++
+			continue
+		}
+		empty = 0
+		for _, m := range res.Messages {
+			// A message received again has a new receipt handle: only the newest one
+			// can make it visible again.
+			if i, ok := seen[aws.ToString(m.MessageId)]; ok {
+				out[i] = m
+				continue
+			}
+			seen[aws.ToString(m.MessageId)] = len(out)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// attrs returns a message's string attributes.
+func attrs(m sqstypes.Message) map[string]string {
+	out := map[string]string{}
+	for k, v := range m.MessageAttributes {
+		out[k] = aws.ToString(v.StringValue)
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"eventproc/internal/fixture"
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"eventproc/engine"
+)
+
+// Security: no credentials in logs or error messages, and rules that cannot reach
+// outside the engine.
+
+// Recognisable dummy credentials: a test fails if any of them is printed.
+const (
+	leakKeyID  = "AKIAEVENTPROCLEAK7Q"
+	leakSecret = "eventproc/LEAK+secret/Zq9vW3xT"
+	leakToken  = "eventproc-LEAK-session-token-4f2a9c"
+)
+
+// TestNoCredentialsInLogs runs the binary with credentials set, through success and
+// failure (a table endpoint that refuses, a missing queue, every command's errors) at
+// debug level, and fails if a credential shows in anything it printed.
+func TestNoCredentialsInLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end")
+	}
+	bin := binary(t)
+	policy := engine.RetryPolicy{MaxAttempts: 2, InitialDelay: time.Second, Multiplier: 2, MaxDelay: time.Second}
+	s := newE2E(t, bin, copyRules(t, policy, nil), 10*time.Second)
+	env := withEnv(s.env, "AWS_ACCESS_KEY_ID="+leakKeyID, "AWS_SECRET_ACCESS_KEY="+leakSecret, "AWS_SESSION_TOKEN="+leakToken)
+	var printed strings.Builder
+
+	// The worker at debug level: events stored, then the table unreachable (retries,
+	// dead letters), then stopped.
+	bodies := generate(t, s.rs, 20, true, 81)
+	s.send(t, s.queueURL, bodies)
+	p := s.run(t, bin, env, "--log-level", "debug")
+	waitUntil(t, "events stored", 30*time.Second, p, func() bool { return len(s.items(t)) >= len(bodies) })
+	p.stop(t, 20*time.Second)
+	printed.WriteString(p.logs.String())
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	s.send(t, s.queueURL, generate(t, s.rs, 5, true, 82))
+	p2 := s.run(t, bin, withEnv(env, "AWS_ENDPOINT_URL_DYNAMODB="+dead), "--log-level", "debug", "--call-timeout", "1s")
+	waitUntil(t, "dead letters", 30*time.Second, p2, func() bool { return s.queueCount(t, s.dlqURL) >= 5 })
+	p2.stop(t, 20*time.Second)
+	printed.WriteString(p2.logs.String())
+	if !strings.Contains(p2.logs.String(), `"outcome":"exhausted"`) {
+		t.Errorf("the failure path was not taken")
+	}
+
+	// Every AWS command, succeeding and failing.
+	for _, args := range [][]string{
+		{"run", "--queue-url", "missing-queue", "--log-level", "debug"},
+		{"provision", "--rules", s.rules, "--queue", "events"},
+		{"send", "--rules", s.rules, "--queue", "missing-queue", "--count", "1"},
+		{"stats", "--rules", s.rules, "--queue", "missing-queue"},
+		{"redrive", "--queue", "missing-queue"},
+		{"redrive", "--queue", "events", "--dry-run"},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env, cmd.Dir = env, t.TempDir()
+		out, _ := cmd.CombinedOutput()
+		printed.Write(out)
+	}
+	// And with the endpoints refusing, so that the SDK's own errors show.
+	for _, args := range [][]string{{"stats", "--rules", s.rules}, {"redrive", "--queue", "events"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env, cmd.Dir = withEnv(env, "AWS_ENDPOINT_URL_DYNAMODB="+dead, "AWS_ENDPOINT_URL_SQS="+dead), t.TempDir()
+		out, _ := cmd.CombinedOutput()
+		printed.Write(out)
+	}
+
+	all := printed.String()
+	for name, secret := range map[string]string{"access key id": leakKeyID, "secret key": leakSecret, "session token": leakToken,
+		"part of the secret": "Zq9vW3xT", "part of the token": "4f2a9c"} {
+		if i := strings.Index(all, secret); i >= 0 {
+			t.Errorf("the %s appears in the output: …%s…", name, all[max(0, i-200):min(len(all), i+100)])
+		}
+	}
+	t.Logf("%d bytes of logs and errors checked", len(all))
+}
+
+// withEnv returns env with the given KEY=VALUE settings replacing or adding to it.
+func withEnv(env []string, set ...string) []string {
+	out := append([]string(nil), env...)
+	for _, kv := range set {
+		key := kv[:strings.IndexByte(kv, '=')+1]
+		out = append(slices.DeleteFunc(out, func(e string) bool { return strings.HasPrefix(e, key) }), kv)
+	}
+	return out
+}
+
+// TestRulesCannotReachOutside: CEL in events.d has no clock, no environment, no files,
+// no network and no process: any such function or variable is an unknown reference at
+// load time. Only the documented library (the standard functions, strings, math, lists,
+// sets, optionals and the named checks) is there; timestamps are only parsed from the
+// event, never read from a clock.
+func TestRulesCannotReachOutside(t *testing.T) {
+	envelope := `envelope:
+  type_field: event_type
+  version_field: schema_version
+  id_field: event_id
+  body_field: body
+  fields:
+    event_id: {type: string, required: true}
+    event_type: {type: string, required: true}
+    schema_version: {type: string, required: true}
+    tenant_id: {type: string, required: true}
+    occurred_at: {type: timestamp}
+`
+	load := func(expr string) engine.Diagnostics {
+		fsys := fstest.MapFS{
+			"envelope.yaml": {Data: []byte(envelope)},
+			"defaults.yaml": {Data: []byte("defaults:\n  persist:\n    table: events\n    key:\n      pk: header.event_id\n")},
+			"t.yaml": {Data: []byte("type: t\nversions:\n  v1:\n    fields: {s: {type: string, max_length: 100}}\n    rules:\n" +
+				"      - id: r\n        expr: '" + strings.ReplaceAll(expr, "'", "''") + "'\n")},
+		}
+		_, diags := engine.Load(fsys)
+		return diags
+	}
+	if d := load(`!has(body.s) || body.s.startsWith("a")`); d.HasErrors() {
+		t.Fatalf("the control rule does not load: %v", d)
+	}
+	if d := load(`!has(header.occurred_at) || header.occurred_at < timestamp("2100-01-01T00:00:00Z")`); d.HasErrors() {
+		t.Fatalf("a timestamp parsed from the event is refused: %v", d)
+	}
+	for _, expr := range []string{
+		`now() > timestamp("2020-01-01T00:00:00Z")`,
+		`header.occurred_at < now`,
+		`request.time > timestamp("2020-01-01T00:00:00Z")`,
+		`time.now() > timestamp("2020-01-01T00:00:00Z")`,
+		`env("HOME") != ""`,
+		`os.getenv("HOME") != ""`,
+		`environ["AWS_SECRET_ACCESS_KEY"] != ""`,
+		`readFile("/etc/passwd") != ""`,
+		`file("/etc/passwd").size() > 0`,
+		`http.get("http://127.0.0.1/") != ""`,
+		`fetch("http://127.0.0.1/") != ""`,
+		`dns.lookup("example.com") != ""`,
+		`exec("id") != ""`,
+		`random() > 0.5`,
+		`uuid() != ""`,
+	} {
+		d := load(expr)
+		if !d.HasErrors() {
+			t.Errorf("%s loads; want it refused", expr)
+			continue
+		}
+		if s := fmt.Sprint(d); !strings.Contains(s, "unknown-reference") && !strings.Contains(s, "cel-") {
+			t.Errorf("%s: refused for an unexpected reason: %s", expr, s)
+		}
+	}
+	// A deliberately expensive rule is refused at load time (its estimated cost is over
+	// the limit) — the diagnostics golden file cost-limit.txtar holds the exact message;
+	// here, through the command an operator runs.
+	dir := fixture.BrokenRules(t, "expensive.yaml", "type: expensive\nversions:\n  v1:\n    fields: {xs: {type: list, items: {type: string}}}\n"+
+		"    rules:\n      - id: cubic\n        expr: '!has(body.xs) || body.xs.all(a, body.xs.all(b, body.xs.all(c, a + b + c != \"\")))'\n")
+	code, out, errOut := runCLI(t, "", "check", "--rules", dir)
+	if code != 1 || !strings.Contains(out+errOut, "cost-limit") {
+		t.Errorf("check of an expensive rule: exit %d, %s%s", code, out, errOut)
+	}
+}
