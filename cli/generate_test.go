@@ -93,22 +93,22 @@ func TestGenerateUsage(t *testing.T) {
 	}
 }
 
-// TestGenerateREADMEExample runs the generate example of README.md and compares what it
-// prints (stdout, then stderr) with the README's lines.
+// TestGenerateREADMEExample runs the generate example of docs/cli.md and compares what
+// it prints (stdout, then stderr) with the document's lines.
 func TestGenerateREADMEExample(t *testing.T) {
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile("docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile("(?s)```console\n\\$ eventproc (generate [^\n]*)\n(.*?)```").FindStringSubmatch(string(data))
 	if m == nil {
-		t.Fatal("README.md has no ```console block with a generate example")
+		t.Fatal("docs/cli.md has no ```console block with a generate example")
 	}
 	code, out, errs := runCLI(t, "", strings.Fields(m[1])...)
 	if code != 0 {
 		t.Fatalf("eventproc %s = %d: %s", m[1], code, errs)
 	}
 	if got := out + errs; got != m[2] {
-		t.Errorf("eventproc %s prints\n%s\nthe README shows\n%s", m[1], got, m[2])
+		t.Errorf("eventproc %s prints\n%s\ndocs/cli.md shows\n%s", m[1], got, m[2])
 	}
 }

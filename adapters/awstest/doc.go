@@ -10,7 +10,6 @@
 // again (dynalite keeps its data on disk; fauxqs loses its queues) or paused and resumed
 // (SIGSTOP/SIGCONT) for outage tests.
 //
-// When node or node_modules is missing, a test that asks for emulators is skipped with
-// the command that installs them (npm ci --prefix adapters/awstest), except under CI=true,
-// where it fails.
+// When node or node_modules is missing, a test that asks for emulators fails with the
+// command that installs them (npm ci --prefix adapters/awstest; make test runs it).
 package awstest
