@@ -3,7 +3,6 @@ package metrics_test
 import (
 	"errors"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -76,22 +75,6 @@ func TestExposition(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("exposition:\n%s", body)
-	}
-}
-
-// The metrics package imports the worker's and engine's types (with the leaf packages
-// backoff and limits they use) and Prometheus; no AWS, no adapters, no koanf.
-func TestDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		if strings.HasPrefix(dep, "github.com/aws/") || strings.Contains(dep, "koanf") ||
-			strings.HasPrefix(dep, "eventproc/") && dep != "eventproc/metrics" && dep != "eventproc/worker" && dep != "eventproc/engine" &&
-				dep != "eventproc/backoff" && dep != "eventproc/limits" {
-			t.Errorf("metrics depends on %s", dep)
-		}
 	}
 }
 
