@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X eventproc/cli.version=$(VERSION)
 FUZZTIME ?= 30s
 RULES ?= events.d
 
-.PHONY: help build test reliability check bench fuzz up down run send-events demo clean
+.PHONY: help build test lint reliability check bench fuzz up down run send-events demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: $(NODE_MODULES) ## run every test: unit, golden, shipped suites, binary, e
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz FUZZTIME=10s
+
+lint: ## gofmt, go vet, staticcheck, deadcode, the import rules, a cyclomatic ceiling (scripts/lint.sh)
+	scripts/lint.sh
 
 reliability: $(NODE_MODULES) ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
 	@mkdir -p .run

@@ -12,6 +12,7 @@ import (
 
 	"eventproc/adapters/awsclient"
 	"eventproc/adapters/sqsqueue"
+	"eventproc/engine"
 )
 
 func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
@@ -62,88 +63,135 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc send: %v\n", err)
 		return 1
 	}
-	// One producer generates and paces the batches; senders send them.
-	type batch struct{ bodies []string }
-	batches := make(chan batch, *senders)
-	var sent, failed atomic.Int64
-	var genErr error
-	nInvalid := 0
-	start := time.Now()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(batches)
-		var b []string
-		for i := 0; i < *count; i++ {
-			e, err := gen.Next()
-			if err != nil {
-				genErr = err
-				cancel()
-				return
-			}
-			if !e.Valid {
-				nInvalid++
-			}
-			b = append(b, e.Body)
-			if len(b) == 10 || i == *count-1 {
-				if *rate > 0 { // pace: message i+1 goes no sooner than (i+1)/rate
-					due := start.Add(time.Duration(float64(i+1-len(b)) / *rate * float64(time.Second)))
-					if d := time.Until(due); d > 0 {
-						select {
-						case <-ctx.Done():
-							return
-						case <-time.After(d):
-						}
-					}
-				}
-				select {
-				case batches <- batch{b}:
-				case <-ctx.Done():
-					return
-				}
-				b = nil
-			}
-		}
-	}()
-	var mu sync.Mutex
-	var sendErr error
-	var wg sync.WaitGroup
-	for range *senders {
-		wg.Go(func() {
-			for b := range batches {
-				n, err := sqsqueue.SendBatch(ctx, api, url, b.bodies, 0)
-				sent.Add(int64(n))
-				if err != nil {
-					failed.Add(int64(len(b.bodies) - n))
-					mu.Lock()
-					if sendErr == nil {
-						sendErr = err
-					}
-					mu.Unlock()
-					cancel()
-				}
-			}
-		})
-	}
-	stopBar := progress(env.stderr, "sent", int64(*count), &sent)
-	wg.Wait()
-	stopBar()
-	took := time.Since(start)
-	switch {
-	case genErr != nil:
-		fmt.Fprintf(env.stderr, "eventproc send: %v\n", genErr)
-		return 1
-	case sendErr != nil:
-		fmt.Fprintf(env.stderr, "eventproc send: sent %d of %d: %v\n", sent.Load(), *count, sendErr)
-		return 1
-	case ctx.Err() != nil && sent.Load() < int64(*count):
-		fmt.Fprintf(env.stderr, "eventproc send: interrupted after %d of %d\n", sent.Load(), *count)
+	sd := &sender{api: api, url: url, gen: gen, count: *count, rate: *rate, start: time.Now()}
+	sent, err := sd.run(ctx, *senders, env.stderr)
+	took := time.Since(sd.start)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "eventproc send: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(env.stdout, "sent %d messages (%d valid, %d invalid) of %s to %s in %v (%.0f/s, seed %d)\n",
-		sent.Load(), sent.Load()-int64(nInvalid), nInvalid, kindNames(kinds), url,
-		took.Round(time.Millisecond), float64(sent.Load())/max(took.Seconds(), 1e-9), *gf.seed)
+		sent, sent-int64(sd.invalid), sd.invalid, kindNames(kinds), url,
+		took.Round(time.Millisecond), float64(sent)/max(took.Seconds(), 1e-9), *gf.seed)
 	return 0
+}
+
+// sender sends count generated events to a queue: one producer generates and paces
+// the batches of ten, senders send them.
+type sender struct {
+	api   sqsqueue.API
+	url   string
+	gen   *engine.Generator
+	count int
+	rate  float64 // messages per second; 0: as fast as possible
+	start time.Time
+
+	invalid int   // how many of the generated events are invalid (the producer's)
+	genErr  error // the generator's error (the producer's)
+	sent    atomic.Int64
+	mu      sync.Mutex
+	err     error // the first send error
+}
+
+// run sends the events with senders SendMessageBatch calls at once, drawing a progress
+// bar on w while it is a terminal, and returns how many were sent. An error, or ctx
+// ending first, stops it.
+func (sd *sender) run(ctx context.Context, senders int, w io.Writer) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []string, senders)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sd.produce(ctx, cancel, batches)
+	}()
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() { sd.send(ctx, cancel, batches) })
+	}
+	stopBar := progress(w, "sent", int64(sd.count), &sd.sent)
+	wg.Wait()
+	<-done
+	stopBar()
+	n := sd.sent.Load()
+	switch {
+	case sd.genErr != nil:
+		return n, sd.genErr
+	case sd.err != nil:
+		return n, fmt.Errorf("sent %d of %d: %w", n, sd.count, sd.err)
+	case ctx.Err() != nil && n < int64(sd.count):
+		return n, fmt.Errorf("interrupted after %d of %d", n, sd.count)
+	}
+	return n, nil
+}
+
+// produce generates the events into batches of ten, paced by rate, until count are
+// made, ctx ends or the generator fails (then it records the error and cancels).
+func (sd *sender) produce(ctx context.Context, cancel func(), batches chan<- []string) {
+	defer close(batches)
+	var b []string
+	for i := 0; i < sd.count; i++ {
+		e, err := sd.gen.Next()
+		if err != nil {
+			sd.genErr = err
+			cancel()
+			return
+		}
+		if !e.Valid {
+			sd.invalid++
+		}
+		b = append(b, e.Body)
+		if len(b) < 10 && i < sd.count-1 {
+			continue
+		}
+		if !sd.pace(ctx, i+1-len(b)) {
+			return
+		}
+		select {
+		case batches <- b:
+		case <-ctx.Done():
+			return
+		}
+		b = nil
+	}
+}
+
+// pace waits until message i may go (no sooner than i/rate after the start); it
+// reports false when ctx ends first.
+func (sd *sender) pace(ctx context.Context, i int) bool {
+	if sd.rate <= 0 {
+		return true
+	}
+	d := time.Until(sd.start.Add(time.Duration(float64(i) / sd.rate * float64(time.Second))))
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// send sends the batches it takes; a failed call records the error and cancels.
+func (sd *sender) send(ctx context.Context, cancel func(), batches <-chan []string) {
+	for b := range batches {
+		n, err := sqsqueue.SendBatch(ctx, sd.api, sd.url, b, 0)
+		sd.sent.Add(int64(n))
+		if err != nil {
+			sd.fail(err, cancel)
+		}
+	}
+}
+
+func (sd *sender) fail(err error, cancel func()) {
+	sd.mu.Lock()
+	if sd.err == nil {
+		sd.err = err
+	}
+	sd.mu.Unlock()
+	cancel()
 }
 
 // progress draws a progress bar of done/total on w while w is a terminal, until the
