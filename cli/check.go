@@ -46,15 +46,11 @@ func cmdCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		if set.Rules == nil {
 			continue
 		}
-		results := set.Rules.Test(ctx)
-		cases += len(results)
-		for _, r := range results {
-			if !r.Passed {
-				failed++
-				r.Pos.File = engine.DirPath(*rules, r.Pos.File)
-				diags = append(diags, engine.Diagnostic{Pos: r.Pos, Severity: engine.Error, Code: "test-failed",
-					Message: fmt.Sprintf("test %q: %s", r.Case, r.Message)})
-			}
+		failing, n := set.Rules.TestDiagnostics(ctx)
+		cases, failed = cases+n, failed+len(failing)
+		for _, d := range failing {
+			d.File = engine.DirPath(*rules, d.File)
+			diags = append(diags, d)
 		}
 	}
 	if *connect && rs != nil {

@@ -440,15 +440,16 @@ func (rs *Ruleset) Test(ctx context.Context) []TestResult {
 	return out
 }
 
-// TestDiagnostics runs the suites and reports each failing case as a test-failed error.
-func (rs *Ruleset) TestDiagnostics(ctx context.Context) Diagnostics {
-	var ds Diagnostics
-	for _, r := range rs.Test(ctx) {
+// TestDiagnostics runs the suites and reports each failing case as a test-failed error,
+// with the number of cases run.
+func (rs *Ruleset) TestDiagnostics(ctx context.Context) (ds Diagnostics, cases int) {
+	results := rs.Test(ctx)
+	for _, r := range results {
 		if !r.Passed {
 			ds.add(r.Pos, Error, "test-failed", fmt.Sprintf("test %q: %s", r.Case, r.Message))
 		}
 	}
-	return ds
+	return ds, len(results)
 }
 
 // errorCode names a verdict's error for expectations.

@@ -58,7 +58,8 @@ func (r *reloader) reload(ctx context.Context) bool {
 		return r.failed(start, 1, 0, slog.String("error", err.Error()))
 	}
 	if rs != nil {
-		for _, d := range rs.TestDiagnostics(ctx) {
+		failing, _ := rs.TestDiagnostics(ctx)
+		for _, d := range failing {
 			d.File = engine.DirPath(r.dir, d.File)
 			diags = append(diags, d)
 		}
