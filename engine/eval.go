@@ -34,6 +34,7 @@ type evalState struct {
 	structural   bool // a required or type violation: rules are not run
 	ver          *version
 	rulesRan     bool // every field well-typed, the rules evaluated: attributes can be
+	headerKept   bool // a decode error lay in the body's value: the header read is kept
 	index        []int
 	d            decoder
 }
@@ -100,7 +101,7 @@ func (s *evalState) release(rs *Ruleset) {
 		s.varVals[i], s.varErr[i] = nil, nil
 	}
 	s.violations, s.warnings = s.violations[:0], s.warnings[:0]
-	s.structural, s.ver, s.rulesRan = false, nil, false
+	s.structural, s.ver, s.rulesRan, s.headerKept = false, nil, false, false
 	s.index = s.index[:0]
 	s.d = decoder{keys: s.d.keys[:0], index: s.d.index[:0]}
 	statePool.Put(s)
@@ -250,24 +251,29 @@ func checkMessage(body string) error {
 // and id into v, and checks the header's fields and that the body is an object. It
 // returns where the body's text starts and ends (start is -1 when there is no body
 // to decode), or a decoding error.
+//
+// A decoding error within the body's value (start set, end not) leaves the header
+// members before the body read: v still gets the type, version and id among them, and
+// those present are checked (s.headerKept), so that a rejected item keeps them. The
+// members after the body were not read; they stay absent, and are not reported missing.
 func (rs *Ruleset) decodeHeader(body string, s *evalState, v *Verdict) (start, end int, err error) {
 	env := rs.env
 	s.d = decoder{src: body, out: s, keys: s.d.keys, index: s.d.index}
 	s.header = env.header.get()
 	start, end, err = s.d.top(env, s.header)
 	if err != nil {
+		if start >= 0 && end < 0 {
+			rs.identify(s, v)
+			for i, f := range env.header.fields {
+				if x := &s.header.vals[i]; x.present() {
+					s.checkField(f, x)
+				}
+			}
+			s.headerKept = true
+		}
 		return start, end, err
 	}
-	hv := s.header.vals
-	if x := &hv[env.typeIdx]; x.k == kString {
-		v.EventType = x.s
-	}
-	if x := &hv[env.versionIdx]; x.k == kString {
-		v.Version = x.s
-	}
-	if x := &hv[env.idIdx]; x.k == kString {
-		v.EventID = x.s
-	}
+	rs.identify(s, v)
 	s.checkObject(env.header, s.header)
 	switch {
 	case start < 0:
@@ -283,6 +289,20 @@ func (rs *Ruleset) decodeHeader(body string, s *evalState, v *Verdict) (start, e
 		start = -1
 	}
 	return start, end, nil
+}
+
+// identify copies the type, version and id the decoded header holds into v.
+func (rs *Ruleset) identify(s *evalState, v *Verdict) {
+	env, hv := rs.env, s.header.vals
+	if x := &hv[env.typeIdx]; x.k == kString {
+		v.EventType = x.s
+	}
+	if x := &hv[env.versionIdx]; x.k == kString {
+		v.Version = x.s
+	}
+	if x := &hv[env.idIdx]; x.k == kString {
+		v.EventID = x.s
+	}
 }
 
 // lookupVersion finds the version v's header names and takes its retry policy. When
@@ -492,29 +512,37 @@ func toNative(v ref.Val) any {
 	return fmt.Sprint(v.Value())
 }
 
-// rejected fills an Invalid verdict's Rejected and Header from what was decoded.
+// rejected fills an Invalid verdict's Rejected and Header from what was decoded: the
+// header fields and the attributes that read no field a violation concerns.
 func (rs *Ruleset) rejected(s *evalState, body string, v *Verdict) {
 	p := rs.Rejection(body)
 	if ver := s.ver; ver != nil {
 		p.Table = ver.reject
 		if s.rulesRan {
 			for _, a := range ver.attrs {
+				if readsViolated(a.reads, s.violations) {
+					continue
+				}
 				if val, err := s.evalNamed(a); err == nil {
 					p.Attributes = append(p.Attributes, Attribute{Name: a.name, Value: toNative(val)})
 				}
 			}
 		}
 	} else if t := rs.types[v.EventType]; t != nil && len(t.order) > 0 {
-		p.Table = t.versions[t.order[0]].reject // an unknown version of a known type
+		ver := t.versions[v.Version]
+		if ver == nil {
+			ver = t.versions[t.order[0]] // an unknown version of a known type
+		}
+		p.Table = ver.reject
 	}
 	v.Rejected = &p
 	var de *DecodeError
-	if s.header == nil || errors.As(v.Err, &de) {
+	if s.header == nil || (errors.As(v.Err, &de) && !s.headerKept) {
 		return // not a JSON object of the envelope: no header to keep
 	}
 	for i, f := range rs.env.header.fields {
 		x := &s.header.vals[i]
-		if !x.present() || violated(f.path, v.Violations) {
+		if !x.present() || violated(f.path, s.violations) {
 			continue
 		}
 		val := x.native()

@@ -97,12 +97,12 @@ func TestRejectedVerdict(t *testing.T) {
 		attrs  []Attribute
 		header []Attribute
 	}{
-		{"a violated rule: every attribute",
+		{"a violated field: the attributes that do not read it",
 			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1","total":-5,"skus":["a"]}}`,
-			"o_rejected", []Attribute{{"order_id", "o-1"}, {"big", false}, {"first_sku", "a"}}, header()},
+			"o_rejected", []Attribute{{"order_id", "o-1"}, {"first_sku", "a"}}, header()},
 		{"an attribute that fails is left out",
 			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1","total":-5}}`,
-			"o_rejected", []Attribute{{"order_id", "o-1"}, {"big", false}}, header()},
+			"o_rejected", []Attribute{{"order_id", "o-1"}}, header()},
 		{"an invalid header field is left out",
 			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"",` + tail + `,"body":{"order_id":"o-1","total":500}}`,
 			"o_rejected", []Attribute{{"order_id", "o-1"}, {"big", true}}, header("tenant_id")},
@@ -118,6 +118,18 @@ func TestRejectedVerdict(t *testing.T) {
 		{"an unknown type: the defaults' rejected table",
 			`{"event_id":"e","event_type":"x","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{}}`,
 			"rejected", nil, []Attribute{{"event_id", "e"}, {"event_type", "x"}, {"schema_version", "v1"}, {"tenant_id", "t"}, {"client_id", "c"}, {"occurred_at", "2026-02-04T14:00:15-03:00"}}},
+		{"a lone surrogate in the body: the header and the type's table",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"\ud800","total":5}}`,
+			"o_rejected", nil, header()},
+		{"a syntax error in the body: the header and the type's table",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1",}}`,
+			"o_rejected", nil, header()},
+		{"a broken body: an invalid header field before it is left out",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"","client_id":"c","occurred_at":"x","body":{"order_id":"\ud800","total":5}}`,
+			"o_rejected", nil, header("tenant_id", "occurred_at")},
+		{"a broken body: the header fields after it are unknown",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","body":{"order_id":"o-1","total":5,},"tenant_id":"t",` + tail + `}`,
+			"o_rejected", nil, header("tenant_id", "client_id", "occurred_at")},
 		{"not JSON: no header",
 			`{"event_id":"e","tenant_id":"t",`,
 			"rejected", nil, nil},
@@ -137,7 +149,11 @@ func TestRejectedVerdict(t *testing.T) {
 			}
 		})
 	}
-	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",`+tail+`,"body":{"order_id":"o-1","total":5,"skus":["a"]}}`, ForStorage)
+	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",`+tail+`,"body":{"order_id":"\ud800"}}`, ForStorage)
+	if v.EventType != "o" || v.Version != "v1" || v.EventID != "e" {
+		t.Errorf("a broken body: type %q, version %q, id %q; want o, v1, e", v.EventType, v.Version, v.EventID)
+	}
+	v = rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",`+tail+`,"body":{"order_id":"o-1","total":5,"skus":["a"]}}`, ForStorage)
 	if v.Outcome != Valid || v.Rejected != nil || v.Header != nil {
 		t.Errorf("valid verdict: outcome %s, rejected %v, header %v", v.Outcome, v.Rejected, v.Header)
 	}
@@ -150,6 +166,64 @@ func TestRejectedVerdict(t *testing.T) {
 	}
 	if want := []string{"events", "o_rejected", "rejected"}; !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables %v, want %v", tables, want)
+	}
+}
+
+// TestRejectedAttributesOfViolatedFields: a rejected item leaves out the attributes
+// that read a field a violation concerns (directly, through a variable, or an item of a
+// list), as it leaves out the header field itself.
+func TestRejectedAttributesOfViolatedFields(t *testing.T) {
+	rules := fstest.MapFS{}
+	for name, f := range rejectionRules {
+		rules[name] = f
+	}
+	rules["o.yaml"] = &fstest.MapFile{Data: []byte(`type: o
+persist:
+  rejected_table: o_rejected
+  attributes:
+    order_id: body.order_id
+    tenant: header.tenant_id
+    client: who
+    big: body.total > 100.0
+    first_sku: 'has(body.skus) && size(body.skus) > 0 ? body.skus[0] : ""'
+versions:
+  v1:
+    variables:
+      who: header.client_id + "/" + header.tenant_id
+    fields:
+      order_id: {type: string, required: true}
+      total: {type: number, required: true, gt: 0}
+      skus: {type: list, items: {type: string, min_length: 2}}
+`)}
+	rs, diags := Load(rules)
+	if rs == nil || diags.HasErrors() {
+		t.Fatalf("load: %v", diags)
+	}
+	const tail = `"client_id":"c","occurred_at":"2026-02-04T14:00:15-03:00"`
+	cases := []struct {
+		name, body string
+		attrs      []Attribute
+	}{
+		{"an invalid tenant: neither tenant nor the variable that reads it",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"",` + tail + `,"body":{"order_id":"o-1","total":500,"skus":["ab"]}}`,
+			[]Attribute{{"order_id", "o-1"}, {"big", true}, {"first_sku", "ab"}}},
+		{"an invalid body field",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1","total":-5,"skus":["ab"]}}`,
+			[]Attribute{{"order_id", "o-1"}, {"tenant", "t"}, {"client", "c/t"}, {"first_sku", "ab"}}},
+		{"an invalid list item",
+			`{"event_id":"e","event_type":"o","schema_version":"v1","tenant_id":"t",` + tail + `,"body":{"order_id":"o-1","total":-5,"skus":["ab","x"]}}`,
+			[]Attribute{{"order_id", "o-1"}, {"tenant", "t"}, {"client", "c/t"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := rs.Evaluate(context.Background(), c.body, ForStorage)
+			if v.Outcome != Invalid || v.Rejected == nil {
+				t.Fatalf("outcome %s, rejected %v (%s)", v.Outcome, v.Rejected, v.Reason())
+			}
+			if !reflect.DeepEqual(v.Rejected.Attributes, c.attrs) {
+				t.Errorf("attributes\n got %v\nwant %v (violations %v)", v.Rejected.Attributes, c.attrs, v.Violations)
+			}
+		})
 	}
 }
 

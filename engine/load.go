@@ -79,9 +79,10 @@ type rule struct {
 
 // named is a persistence key or attribute expression.
 type named struct {
-	name string
-	prg  cel.Program
-	pos  Pos
+	name  string
+	prg   cel.Program
+	pos   Pos
+	reads []string // the fields it reads (see reads.go)
 }
 
 // TypeInfo describes one declared event type.
@@ -635,8 +636,9 @@ func (b *builder) buildPersist(ts *typeSpec, ver *version, c *compiler, varReads
 	}
 	for _, a := range attrs {
 		prg, _ := c.compile(a.file, a.node, a.expr, fmt.Sprintf("persist.attributes.%s (for %s)", a.name, versionsMark), nil, "")
-		ver.attrs = append(ver.attrs, &named{name: a.name, prg: prg, pos: a.file.pos(a.node)})
-		for _, r := range c.readsIf(prg, a.expr, varReads) {
+		n := &named{name: a.name, prg: prg, pos: a.file.pos(a.node), reads: c.readsIf(prg, a.expr, varReads)}
+		ver.attrs = append(ver.attrs, n)
+		for _, r := range n.reads {
 			reads[r] = true
 		}
 	}

@@ -161,3 +161,36 @@ func readsWithin(reads []string, p string) bool {
 	}
 	return false
 }
+
+// readsViolated reports whether one of reads touches a field a violation concerns:
+// reads it, a part of it, or an object or list it lies in.
+func readsViolated(reads []string, vs []Violation) bool {
+	for _, x := range vs {
+		if x.Field == "" {
+			continue
+		}
+		p := declaredPath(x.Field)
+		if readsUnder(reads, p) || readsWithin(reads, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// declaredPath turns a violation's concrete path ("body.items[2].sku") into the
+// declared one reads are written in ("body.items[].sku").
+func declaredPath(p string) string {
+	if !strings.Contains(p, "[") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		b.WriteByte(p[i])
+		if p[i] == '[' {
+			for i+1 < len(p) && p[i+1] != ']' {
+				i++
+			}
+		}
+	}
+	return b.String()
+}
