@@ -28,6 +28,8 @@ import (
 
 // The reliability scenarios: the real binary on private emulators under crashes,
 // outages, replicas and poison messages, each ending with the ledger (ledger_test.go).
+// They are the rows of one table (reliabilityScenarios), each a fault script over the
+// shared phases of a rig: start the emulators, send, run workers, wait, stop, settle.
 // They take minutes, so they run only with EVENTPROC_RELIABILITY=1: `make reliability`.
 
 func reliabilityOnly(t *testing.T) {
@@ -35,6 +37,127 @@ func reliabilityOnly(t *testing.T) {
 	if os.Getenv("EVENTPROC_RELIABILITY") == "" {
 		t.Skip("reliability scenario: run with make reliability (EVENTPROC_RELIABILITY=1)")
 	}
+}
+
+// scenario is one row of the reliability table: how its emulators and rules are set up,
+// the fault script the workers go through, and the ledger it must end with.
+type scenario struct {
+	name       string                                // the subtest: -run 'TestReliability/<name>'
+	ledger     string                                // the title of the final ledger table
+	policy     *engine.RetryPolicy                   // every rule's retry policy; nil: events.d as shipped
+	edit       func(name string, data []byte) []byte // applied to each rules file (with policy only)
+	visibility time.Duration                         // the queue's visibility timeout
+	// fault runs the scenario up to its final ledger: it sends, runs the workers,
+	// injects the fault, waits for the queue to drain and stops the workers (or leaves
+	// that to its result). Its result, when not nil, checks the final ledger further.
+	fault func(t *testing.T, r *rig) func(t *testing.T, st settlement)
+	// dlqFree: the final ledger must hold no dead letter.
+	dlqFree bool
+}
+
+var (
+	shortOutagePolicy = engine.RetryPolicy{MaxAttempts: 6, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 4 * time.Second}
+	longOutagePolicy  = engine.RetryPolicy{MaxAttempts: 3, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
+	poisonPolicy      = engine.RetryPolicy{MaxAttempts: 2, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
+)
+
+// reliabilityScenarios is the table: every fault and the ledger it ends with.
+var reliabilityScenarios = []scenario{
+	{name: "crash", ledger: "crash (kill -9)", visibility: 5 * time.Second, fault: crash, dlqFree: true},
+	{name: "table-outage-short", ledger: "table outage < retry budget", policy: &shortOutagePolicy, visibility: 30 * time.Second,
+		fault: tableOutageShort, dlqFree: true},
+	{name: "table-outage-long", ledger: "table outage > retry budget, after redrive", policy: &longOutagePolicy, visibility: 30 * time.Second,
+		fault: tableOutageLong, dlqFree: true},
+	{name: "queue-outage", ledger: "queue outage", visibility: 10 * time.Second, fault: queueOutage},
+	{name: "sigterm", ledger: "graceful stop (SIGTERM)", visibility: 10 * time.Second, fault: gracefulStop, dlqFree: true},
+	{name: "replicas", ledger: "three replicas", visibility: 30 * time.Second, fault: replicas, dlqFree: true},
+	{name: "poison", ledger: "poison messages", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
+		fault: poisonMessages},
+}
+
+// TestReliability runs every scenario of the table on its own emulators, each ending
+// with its ledger table: -run 'TestReliability/poison' runs one.
+func TestReliability(t *testing.T) {
+	reliabilityOnly(t)
+	for _, sc := range reliabilityScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			r := startRig(t, sc)
+			check := sc.fault(t, r)
+			st := r.settle(t, sc.ledger)
+			if sc.dlqFree && st.DLQ != 0 {
+				t.Errorf("%d messages dead-lettered (%s)", st.DLQ, sc.ledger)
+			}
+			if check != nil {
+				check(t, st)
+			}
+		})
+	}
+}
+
+// rig is one scenario's world: the binary, its private emulators provisioned for the
+// scenario's rules, and the ledger of what was sent.
+type rig struct {
+	*e2eSetup
+	bin    string
+	policy engine.RetryPolicy // zero when the rules are events.d as shipped
+	l      *ledger
+}
+
+// startRig builds the binary, writes the scenario's rules and starts its emulators.
+func startRig(t *testing.T, sc scenario) *rig {
+	t.Helper()
+	r := &rig{bin: binary(t)}
+	rules := "events.d"
+	if sc.policy != nil {
+		r.policy = *sc.policy
+		rules = copyRules(t, r.policy, sc.edit)
+	}
+	r.e2eSetup = newE2E(t, r.bin, rules, sc.visibility)
+	r.l = newLedger(r.rs)
+	return r
+}
+
+// worker starts `eventproc run` on the scenario's queue, with env (nil: the rig's).
+func (r *rig) worker(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	if env == nil {
+		env = r.env
+	}
+	return r.run(t, r.bin, env, args...)
+}
+
+// sendAsync sends mixed(n, dups, seed) in the background at rate messages a second.
+func (r *rig) sendAsync(t *testing.T, n, dups int, seed uint64, rate float64) <-chan error {
+	t.Helper()
+	return r.l.sendAsync(r.emu.SQSClient(), r.queueURL, mixed(t, r.rs, n, dups, seed), rate)
+}
+
+// sendNow sends mixed(n, 0, seed) as fast as it can and returns when the queue has them.
+func (r *rig) sendNow(t *testing.T, n int, seed uint64) {
+	t.Helper()
+	if err := r.l.send(context.Background(), r.emu.SQSClient(), r.queueURL, mixed(t, r.rs, n, 0, seed), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stored waits until the tables hold n items, while p runs.
+func (r *rig) stored(t *testing.T, n int, p *proc) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%d items stored", n), 60*time.Second, p, func() bool { return r.itemCount(t) >= n })
+}
+
+// stop sends SIGTERM to p and wants exit 0 within 20 seconds.
+func (r *rig) stop(t *testing.T, p *proc, what string) {
+	t.Helper()
+	if code := p.stop(t, 20*time.Second); code != 0 {
+		t.Errorf("%s: exit %d", what, code)
+	}
+}
+
+// settle logs the ledger table titled title and fails t unless it balances.
+func (r *rig) settle(t *testing.T, title string) settlement {
+	t.Helper()
+	return r.l.settle(t, title, r.e2eSetup)
 }
 
 // copyRules copies events.d into a directory of t's, with every retry policy set to
@@ -170,68 +293,47 @@ func vmHWM(pid int) string {
 	return "?"
 }
 
-// TestReliabilityCrash: kill -9 while 5,000 mixed events flow; a restart stores the
-// rest; every valid event exactly once.
-func TestReliabilityCrash(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	s := newE2E(t, bin, "events.d", 5*time.Second)
-	l := newLedger(s.rs)
-	bodies := mixed(t, s.rs, 5000, 250, 11)
-	p := s.run(t, bin, s.env, "--visibility-timeout", "5s")
-	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 800)
-	waitUntil(t, "1,500 items stored", 60*time.Second, p, func() bool { return s.itemCount(t) >= 1500 })
+// crash: kill -9 while 5,000 mixed events flow; a restart stores the rest; every valid
+// event exactly once.
+func crash(t *testing.T, r *rig) func(*testing.T, settlement) {
+	p := r.worker(t, nil, "--visibility-timeout", "5s")
+	sent := r.sendAsync(t, 5000, 250, 11, 800)
+	r.stored(t, 1500, p)
 	p.cmd.Process.Kill() // SIGKILL: no drain, no flush
 	<-p.done
-	killedAt := s.itemCount(t)
-	t.Logf("killed with %d items stored", killedAt)
+	t.Logf("killed with %d items stored", r.itemCount(t))
 	sendDone(t, sent, 60*time.Second)
 
-	p2 := s.run(t, bin, s.env, "--visibility-timeout", "5s")
-	s.waitDrained(t, 120*time.Second, p2)
-	if code := p2.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("restarted worker: exit %d", code)
+	p2 := r.worker(t, nil, "--visibility-timeout", "5s")
+	r.waitDrained(t, 120*time.Second, p2)
+	r.stop(t, p2, "restarted worker")
+	return func(t *testing.T, _ settlement) {
+		t.Logf("messages settled twice (redelivered after the kill, rewritten idempotently): %d", settledTwice(p, p2))
 	}
-	st := l.settle(t, "crash (kill -9)", s)
-	if st.DLQ != 0 {
-		t.Errorf("%d messages dead-lettered", st.DLQ)
-	}
-	t.Logf("messages settled twice (redelivered after the kill, rewritten idempotently): %d", settledTwice(p, p2))
 }
 
-// TestReliabilityTableOutageShort: DynamoDB stops for a few seconds mid-stream, less
-// than the retry budget; nothing is dead-lettered, everything is stored once, and every
-// retry waited the policy's delay.
-func TestReliabilityTableOutageShort(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	policy := engine.RetryPolicy{MaxAttempts: 6, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 4 * time.Second}
-	s := newE2E(t, bin, copyRules(t, policy, nil), 30*time.Second)
-	l := newLedger(s.rs)
-	bodies := mixed(t, s.rs, 3000, 100, 21)
-	p := s.run(t, bin, s.env)
-	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 300)
-	waitUntil(t, "500 items stored", 60*time.Second, p, func() bool { return s.itemCount(t) >= 500 })
+// tableOutageShort: DynamoDB stops for a few seconds mid-stream, less than the retry
+// budget; nothing is dead-lettered, everything is stored once, and every retry waited
+// the policy's delay.
+func tableOutageShort(t *testing.T, r *rig) func(*testing.T, settlement) {
+	policy := r.policy
+	p := r.worker(t, nil)
+	sent := r.sendAsync(t, 3000, 100, 21, 300)
+	r.stored(t, 500, p)
 	down := time.Now()
-	if err := s.emu.DynamoDB.Stop(); err != nil {
+	if err := r.emu.DynamoDB.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(4 * time.Second)
-	if err := s.emu.DynamoDB.Start(); err != nil {
+	if err := r.emu.DynamoDB.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
 		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0)+policy.Delay(3, 0)+policy.Delay(4, 0)+policy.Delay(5, 0))
 	sendDone(t, sent, 60*time.Second)
-	s.waitDrained(t, 120*time.Second, p)
-	if code := p.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("exit %d", code)
-	}
-	st := l.settle(t, "table outage < retry budget", s)
-	if st.DLQ != 0 {
-		t.Errorf("%d messages dead-lettered during a short outage", st.DLQ)
-	}
-	checkRetryDelays(t, p, policy)
+	r.waitDrained(t, 120*time.Second, p)
+	r.stop(t, p, "worker")
+	return func(t *testing.T, _ settlement) { checkRetryDelays(t, p, policy) }
 }
 
 // checkRetryDelays checks every logged retry against the policy: its delay is the
@@ -286,34 +388,29 @@ func checkRetryDelays(t *testing.T, p *proc, policy engine.RetryPolicy) {
 	}
 }
 
-// TestReliabilityTableOutageLong: DynamoDB stays down longer than the retry budget; the
-// affected messages reach the DLQ with their reasons; once it is back, eventproc redrive
-// moves them back and the worker stores them.
-func TestReliabilityTableOutageLong(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	policy := engine.RetryPolicy{MaxAttempts: 3, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
-	s := newE2E(t, bin, copyRules(t, policy, nil), 30*time.Second)
-	l := newLedger(s.rs)
-	bodies := mixed(t, s.rs, 1500, 50, 31)
-	p := s.run(t, bin, s.env)
-	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 100)
-	waitUntil(t, "300 items stored", 60*time.Second, p, func() bool { return s.itemCount(t) >= 300 })
-	if err := s.emu.DynamoDB.Stop(); err != nil {
+// tableOutageLong: DynamoDB stays down longer than the retry budget; the affected
+// messages reach the DLQ with their reasons (a ledger before the redrive); once it is
+// back, eventproc redrive moves them back and the worker stores them.
+func tableOutageLong(t *testing.T, r *rig) func(*testing.T, settlement) {
+	policy := r.policy
+	p := r.worker(t, nil)
+	sent := r.sendAsync(t, 1500, 50, 31, 100)
+	r.stored(t, 300, p)
+	if err := r.emu.DynamoDB.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	down := time.Now()
-	waitUntil(t, "dead letters", 30*time.Second, p, func() bool { return s.queueCount(t, s.dlqURL) >= 100 })
+	waitUntil(t, "dead letters", 30*time.Second, p, func() bool { return r.queueCount(t, r.dlqURL) >= 100 })
 	time.Sleep(3 * time.Second)
-	if err := s.emu.DynamoDB.Start(); err != nil {
+	if err := r.emu.DynamoDB.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
 		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0))
 	sendDone(t, sent, 60*time.Second)
-	s.waitDrained(t, 120*time.Second, p)
+	r.waitDrained(t, 120*time.Second, p)
 
-	before := l.settle(t, "table outage > retry budget, before redrive", s)
+	before := r.settle(t, "table outage > retry budget, before redrive")
 	if before.DLQ == 0 {
 		t.Fatal("nothing dead-lettered")
 	}
@@ -327,8 +424,8 @@ func TestReliabilityTableOutageLong(t *testing.T) {
 	}
 
 	redrive := func(args ...string) string {
-		cmd := exec.Command(bin, append([]string{"redrive", "--queue", "events"}, args...)...)
-		cmd.Env = s.env
+		cmd := exec.Command(r.bin, append([]string{"redrive", "--queue", "events"}, args...)...)
+		cmd.Env = r.env
 		var out, errOut strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		if err := cmd.Run(); err != nil {
@@ -339,21 +436,21 @@ func TestReliabilityTableOutageLong(t *testing.T) {
 	}
 	// Every dead letter visible again before the redrive reads them (the ledger's look
 	// at the queue holds each message for a moment).
-	waitUntil(t, "dead letters visible", 90*time.Second, p, func() bool { return s.visibleCount(t, s.dlqURL) == before.DLQ })
+	waitUntil(t, "dead letters visible", 90*time.Second, p, func() bool { return r.visibleCount(t, r.dlqURL) == before.DLQ })
 	listing := redrive("--dry-run")
 	lines := strings.Split(strings.TrimSpace(listing), "\n")
 	if len(lines) != before.DLQ || !strings.Contains(lines[0], "outcome=exhausted") || !strings.Contains(lines[0], "error=") {
 		t.Errorf("dry run listed %d lines, want %d with reasons; first: %s", len(lines), before.DLQ, lines[0])
 	}
 	t.Logf("dry run, first line: %s", lines[0])
-	waitUntil(t, "dead letters visible after the dry run", 90*time.Second, p, func() bool { return s.visibleCount(t, s.dlqURL) == before.DLQ })
+	waitUntil(t, "dead letters visible after the dry run", 90*time.Second, p, func() bool { return r.visibleCount(t, r.dlqURL) == before.DLQ })
 	// Redrive is at least once: a receive cut short hides its messages for the hold
 	// time, and the next run moves them. Run it until the dead-letter queue is empty.
 	moved := 0
-	for run := 0; run < 5 && (run == 0 || s.queueCount(t, s.dlqURL) > 0); run++ {
+	for run := 0; run < 5 && (run == 0 || r.queueCount(t, r.dlqURL) > 0); run++ {
 		if run > 0 {
 			waitUntil(t, "held dead letters visible again", 30*time.Second, p, func() bool {
-				return s.visibleCount(t, s.dlqURL) == s.queueCount(t, s.dlqURL)
+				return r.visibleCount(t, r.dlqURL) == r.queueCount(t, r.dlqURL)
 			})
 		}
 		moved += strings.Count(redrive("--hold", "5s"), "\n")
@@ -361,14 +458,9 @@ func TestReliabilityTableOutageLong(t *testing.T) {
 	if moved != before.DLQ {
 		t.Errorf("redrive moved %d, want %d", moved, before.DLQ)
 	}
-	s.waitDrained(t, 60*time.Second, p)
-	if code := p.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("exit %d", code)
-	}
-	after := l.settle(t, "table outage > retry budget, after redrive", s)
-	if after.DLQ != 0 {
-		t.Errorf("%d messages still dead-lettered after redrive", after.DLQ)
-	}
+	r.waitDrained(t, 60*time.Second, p)
+	r.stop(t, p, "worker")
+	return nil
 }
 
 // countingProxy is a reverse proxy on loopback that counts requests and can play dead
@@ -418,30 +510,22 @@ func (cp *countingProxy) rate(d time.Duration) float64 {
 	return float64(cp.requests.Load()-before) / d.Seconds()
 }
 
-// TestReliabilityQueueOutage: the SQS endpoint hangs (fauxqs frozen), then refuses
-// every connection; the worker survives both, its request rate stays bounded, and it
-// resumes by itself.
-func TestReliabilityQueueOutage(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	s := newE2E(t, bin, "events.d", 10*time.Second)
-	l := newLedger(s.rs)
-	proxy := newCountingProxy(t, s.emu.SQS.Endpoint)
-	env := append(append([]string(nil), s.env...), "AWS_ENDPOINT_URL_SQS="+proxy.url)
-	sq := s.emu.SQSClient()
-	if err := l.send(context.Background(), sq, s.queueURL, mixed(t, s.rs, 1000, 0, 41), 0); err != nil {
-		t.Fatal(err)
-	}
-	p := s.run(t, bin, env, "--visibility-timeout", "10s")
-	s.waitDrained(t, 60*time.Second, p)
+// queueOutage: the SQS endpoint hangs (fauxqs frozen), then refuses every connection;
+// the worker survives both, its request rate stays bounded, and it resumes by itself.
+func queueOutage(t *testing.T, r *rig) func(*testing.T, settlement) {
+	proxy := newCountingProxy(t, r.emu.SQS.Endpoint)
+	env := append(append([]string(nil), r.env...), "AWS_ENDPOINT_URL_SQS="+proxy.url)
+	r.sendNow(t, 1000, 41)
+	p := r.worker(t, env, "--visibility-timeout", "10s")
+	r.waitDrained(t, 60*time.Second, p)
 	idle := proxy.rate(3 * time.Second)
 
 	// 1. fauxqs frozen: every call hangs until its timeout.
-	if err := s.emu.SQS.Pause(); err != nil {
+	if err := r.emu.SQS.Pause(); err != nil {
 		t.Fatal(err)
 	}
 	hung := proxy.rate(12 * time.Second)
-	if err := s.emu.SQS.Resume(); err != nil {
+	if err := r.emu.SQS.Resume(); err != nil {
 		t.Fatal(err)
 	}
 	// 2. The endpoint refuses: every connection is closed at once.
@@ -454,42 +538,34 @@ func TestReliabilityQueueOutage(t *testing.T) {
 	default:
 	}
 	t.Logf("requests per second to SQS: idle %.1f, endpoint hung %.1f, endpoint refusing %.1f", idle, hung, refused)
-	for what, r := range map[string]float64{"hung": hung, "refusing": refused} {
-		if r > 20 {
-			t.Errorf("%.1f requests/s while the endpoint was %s: a hot loop", r, what)
+	for what, rate := range map[string]float64{"hung": hung, "refusing": refused} {
+		if rate > 20 {
+			t.Errorf("%.1f requests/s while the endpoint was %s: a hot loop", rate, what)
 		}
 	}
 
 	// It resumes by itself: new events are stored without a restart.
 	resumed := time.Now()
-	if err := l.send(context.Background(), sq, s.queueURL, mixed(t, s.rs, 1000, 0, 42), 0); err != nil {
-		t.Fatal(err)
-	}
-	s.waitDrained(t, 90*time.Second, p)
+	r.sendNow(t, 1000, 42)
+	r.waitDrained(t, 90*time.Second, p)
 	t.Logf("1,000 events sent after the outage drained in %v", time.Since(resumed).Round(100*time.Millisecond))
-	if code := p.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("exit %d", code)
-	}
-	l.settle(t, "queue outage", s)
-	if n := len(p.lines("receive failed")); n == 0 {
-		t.Errorf("no receive failure logged")
-	} else {
-		t.Logf("%d receive failures logged", n)
+	r.stop(t, p, "worker")
+	return func(t *testing.T, _ settlement) {
+		if n := len(p.lines("receive failed")); n == 0 {
+			t.Errorf("no receive failure logged")
+		} else {
+			t.Logf("%d receive failures logged", n)
+		}
 	}
 }
 
-// TestReliabilityGracefulStop: SIGTERM under load; exit 0 within the grace period; a
-// restart stores the rest.
-func TestReliabilityGracefulStop(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	s := newE2E(t, bin, "events.d", 10*time.Second)
-	l := newLedger(s.rs)
-	bodies := mixed(t, s.rs, 5000, 250, 51)
+// gracefulStop: SIGTERM under load; exit 0 within the grace period; a restart stores
+// the rest.
+func gracefulStop(t *testing.T, r *rig) func(*testing.T, settlement) {
 	const grace = 10 * time.Second
-	p := s.run(t, bin, s.env, "--visibility-timeout", "10s", "--grace-period", grace.String())
-	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 1500)
-	waitUntil(t, "1,500 items stored", 60*time.Second, p, func() bool { return s.itemCount(t) >= 1500 })
+	p := r.worker(t, nil, "--visibility-timeout", "10s", "--grace-period", grace.String())
+	sent := r.sendAsync(t, 5000, 250, 51, 1500)
+	r.stored(t, 1500, p)
 	start := time.Now()
 	if code := p.stop(t, grace+5*time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
@@ -503,49 +579,35 @@ func TestReliabilityGracefulStop(t *testing.T) {
 		t.Logf("drained: %v", d[0])
 	}
 	sendDone(t, sent, 60*time.Second)
-	p2 := s.run(t, bin, s.env, "--visibility-timeout", "10s")
-	s.waitDrained(t, 120*time.Second, p2)
-	if code := p2.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("restart: exit %d", code)
-	}
-	st := l.settle(t, "graceful stop (SIGTERM)", s)
-	if st.DLQ != 0 {
-		t.Errorf("%d messages dead-lettered", st.DLQ)
-	}
-	if n := settledTwice(p, p2); n != 0 {
-		t.Errorf("%d messages settled twice across a graceful stop", n)
+	p2 := r.worker(t, nil, "--visibility-timeout", "10s")
+	r.waitDrained(t, 120*time.Second, p2)
+	r.stop(t, p2, "restart")
+	return func(t *testing.T, _ settlement) {
+		if n := settledTwice(p, p2); n != 0 {
+			t.Errorf("%d messages settled twice across a graceful stop", n)
+		}
 	}
 }
 
-// TestReliabilityReplicas: three workers on one queue.
-func TestReliabilityReplicas(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	s := newE2E(t, bin, "events.d", 30*time.Second)
-	l := newLedger(s.rs)
-	bodies := mixed(t, s.rs, 5000, 250, 61)
+// replicas: three workers on one queue; no message settled by two of them.
+func replicas(t *testing.T, r *rig) func(*testing.T, settlement) {
 	var procs []*proc
 	for range 3 {
-		procs = append(procs, s.run(t, bin, s.env, "--visibility-timeout", "30s"))
+		procs = append(procs, r.worker(t, nil, "--visibility-timeout", "30s"))
 	}
-	sent := l.sendAsync(s.emu.SQSClient(), s.queueURL, bodies, 2000)
-	sendDone(t, sent, 60*time.Second)
-	s.waitDrained(t, 120*time.Second, procs...)
+	sendDone(t, r.sendAsync(t, 5000, 250, 61, 2000), 60*time.Second)
+	r.waitDrained(t, 120*time.Second, procs...)
 	for i, p := range procs {
-		if code := p.stop(t, 20*time.Second); code != 0 {
-			t.Errorf("worker %d: exit %d", i, code)
-		}
+		r.stop(t, p, fmt.Sprintf("worker %d", i))
 		st := p.lines("stopped")
 		if len(st) == 1 {
 			t.Logf("worker %d: received %v, processed %v, rejected %v", i, st[0]["received"], st[0]["processed"], st[0]["rejected"])
 		}
 	}
-	st := l.settle(t, "three replicas", s)
-	if st.DLQ != 0 {
-		t.Errorf("%d messages dead-lettered", st.DLQ)
-	}
-	if n := settledTwice(procs...); n != 0 {
-		t.Errorf("%d messages settled by two workers", n)
+	return func(t *testing.T, _ settlement) {
+		if n := settledTwice(procs...); n != 0 {
+			t.Errorf("%d messages settled by two workers", n)
+		}
 	}
 }
 
@@ -613,44 +675,41 @@ func replaceInvalidBytes(s string) string {
 	return b.String()
 }
 
-// TestReliabilityPoison: hostile messages each end as a rejected item or a dead letter
-// with a clear reason; the worker never crashes; its peak memory is reported.
-func TestReliabilityPoison(t *testing.T) {
-	reliabilityOnly(t)
-	bin := binary(t)
-	policy := engine.RetryPolicy{MaxAttempts: 2, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
-	rules := copyRules(t, policy, func(name string, data []byte) []byte {
-		if name != "order.placed.yaml" {
-			return data
-		}
-		// A rule with a bug: integer division by zero for one order id.
-		return []byte(strings.Replace(string(data), "  v2:\n", "    rules:\n"+
-			"      - id: divides-by-zero\n"+
-			"        expr: '!body.order_id.startsWith(\"div-by-zero\") || body.items_count / (body.items_count - body.items_count) > 0'\n"+
-			"  v2:\n", 1))
-	})
-	s := newE2E(t, bin, rules, 30*time.Second)
-	l := newLedger(s.rs)
+// divideByZeroRule adds to order.placed v1 a rule with a bug: integer division by zero
+// for one order id.
+func divideByZeroRule(name string, data []byte) []byte {
+	if name != "order.placed.yaml" {
+		return data
+	}
+	return []byte(strings.Replace(string(data), "  v2:\n", "    rules:\n"+
+		"      - id: divides-by-zero\n"+
+		"        expr: '!body.order_id.startsWith(\"div-by-zero\") || body.items_count / (body.items_count - body.items_count) > 0'\n"+
+		"  v2:\n", 1))
+}
+
+// poisonMessages: hostile messages each end as a rejected item or a dead letter with a
+// clear reason; the worker never crashes; its peak memory is reported.
+func poisonMessages(t *testing.T, r *rig) func(*testing.T, settlement) {
 	valid := func(id string) string {
 		return `{"event_id":"` + id + `","event_type":"order.placed","tenant_id":"tenant-p","client_id":"client-p","schema_version":"v1","occurred_at":"2026-02-04T14:00:15Z","body":{"order_id":"ord-` + id + `","user_id":"u-1","total":100.5,"items_count":2,"status":"confirmed"}}`
 	}
-	if v := s.rs.Evaluate(context.Background(), valid("x")); v.Outcome != engine.Valid {
+	if v := r.rs.Evaluate(context.Background(), valid("x")); v.Outcome != engine.Valid {
 		t.Fatalf("the base event is not valid: %v", v.Reason())
 	}
-	p := s.run(t, bin, s.env)
+	p := r.worker(t, nil)
 	waitUntil(t, "worker started", 10*time.Second, p, func() bool { return len(p.lines("worker started")) > 0 })
-	sq := s.emu.SQSClient()
+	sq := r.emu.SQSClient()
 	poisons := poisonBodies(valid)
 	for i := range poisons {
 		// The engine itself, without SQS in between: every poison is settled.
-		v := s.rs.Evaluate(context.Background(), poisons[i].body)
+		v := r.rs.Evaluate(context.Background(), poisons[i].body)
 		t.Logf("%-50s engine alone: %s %.100s", poisons[i].name, v.Outcome, v.Reason())
 	}
 	sentBody := map[string]string{} // poison name → body as the queue holds it
 	for i := range poisons {
 		ps := &poisons[i]
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		_, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.queueURL), MessageBody: aws.String(ps.body)})
+		_, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(r.queueURL), MessageBody: aws.String(ps.body)})
 		cancel()
 		if err != nil && !utf8.ValidString(ps.body) && strings.Contains(err.Error(), "checksum") {
 			// The emulator took the message but replaced each invalid byte with U+FFFD
@@ -661,68 +720,65 @@ func TestReliabilityPoison(t *testing.T) {
 			err = nil
 		}
 		if err != nil {
-			l.refuse(ps.body, err)
+			r.l.refuse(ps.body, err)
 			t.Logf("%-50s refused by SQS: %v", ps.name, err)
 			continue
 		}
-		l.sent(ps.body)
+		r.l.sent(ps.body)
 		sentBody[ps.name] = ps.body
 	}
 	// Then ordinary traffic: the worker carries on.
-	if err := l.send(context.Background(), sq, s.queueURL, mixed(t, s.rs, 500, 0, 71), 0); err != nil {
-		t.Fatal(err)
-	}
-	s.waitDrained(t, 60*time.Second, p)
+	r.sendNow(t, 500, 71)
+	r.waitDrained(t, 60*time.Second, p)
 	hwm := vmHWM(p.cmd.Process.Pid)
-	st := l.settle(t, "poison messages", s)
 
-	// Where each poison ended, and why.
-	for _, ps := range poisons {
-		body, ok := sentBody[ps.name]
-		if !ok {
-			continue
-		}
-		k, v := l.unitOf(body)
-		pl := st.Places[k]
-		where := "nowhere"
-		switch {
-		case pl == nil:
-		case len(pl.items) == 1:
-			it := pl.items[0]
-			where = fmt.Sprintf("item status=%s reason=%.120q", str(it["status"]), str(it["reason"]))
-			if str(it["status"]) == "failed" && str(it["reason"]) == "" {
-				t.Errorf("%s: rejected without a reason", ps.name)
+	return func(t *testing.T, st settlement) {
+		// Where each poison ended, and why.
+		for _, ps := range poisons {
+			body, ok := sentBody[ps.name]
+			if !ok {
+				continue
 			}
-		case len(pl.dlq) == 1:
-			a := attrs(pl.dlq[0])
-			e := a["error"]
-			if i := strings.LastIndex(e, "api error "); i >= 0 {
-				e = "…" + e[i:] // the telling end of an SDK error
-			}
-			where = fmt.Sprintf("DLQ outcome=%s error=%.160q rule=%s rule_position=%s", a["outcome"], e, a["rule"], a["rule_position"])
+			k, v := r.l.unitOf(body)
+			pl := st.Places[k]
+			where := "nowhere"
 			switch {
-			case len(a) == 0 && len(body) > 1<<20-64:
-				// No room left under SQS's 1 MiB for any attribute: the reason is in the
-				// worker's log line of the message.
-				where += " (no room for attributes at SQS's size limit; the reason is logged)"
-			case a["outcome"] == "" || a["error"] == "":
-				t.Errorf("%s: dead-lettered without a reason: %v", ps.name, a)
+			case pl == nil:
+			case len(pl.items) == 1:
+				it := pl.items[0]
+				where = fmt.Sprintf("item status=%s reason=%.120q", str(it["status"]), str(it["reason"]))
+				if str(it["status"]) == "failed" && str(it["reason"]) == "" {
+					t.Errorf("%s: rejected without a reason", ps.name)
+				}
+			case len(pl.dlq) == 1:
+				a := attrs(pl.dlq[0])
+				e := a["error"]
+				if i := strings.LastIndex(e, "api error "); i >= 0 {
+					e = "…" + e[i:] // the telling end of an SDK error
+				}
+				where = fmt.Sprintf("DLQ outcome=%s error=%.160q rule=%s rule_position=%s", a["outcome"], e, a["rule"], a["rule_position"])
+				switch {
+				case len(a) == 0 && len(body) > 1<<20-64:
+					// No room left under SQS's 1 MiB for any attribute: the reason is in the
+					// worker's log line of the message.
+					where += " (no room for attributes at SQS's size limit; the reason is logged)"
+				case a["outcome"] == "" || a["error"] == "":
+					t.Errorf("%s: dead-lettered without a reason: %v", ps.name, a)
+				}
 			}
+			t.Logf("%-50s engine: %-11s → %s", ps.name, v.Outcome, where)
 		}
-		t.Logf("%-50s engine: %-11s → %s", ps.name, v.Outcome, where)
-	}
-	select {
-	case <-p.done:
-		t.Fatalf("the worker died: %v", p.err)
-	default:
-	}
-	t.Logf("worker peak memory (VmHWM): %s", hwm)
-	if code := p.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("exit %d", code)
-	}
-	for _, l := range p.lines("message") {
-		if l["outcome"] == "panic" {
-			t.Errorf("a panic: %v", l)
+		select {
+		case <-p.done:
+			t.Fatalf("the worker died: %v", p.err)
+		default:
+		}
+		t.Logf("worker peak memory (VmHWM): %s", hwm)
+		r.stop(t, p, "worker")
+		for _, l := range p.lines("message") {
+			if l["outcome"] == "panic" {
+				t.Errorf("a panic: %v", l)
+			}
 		}
 	}
 }
