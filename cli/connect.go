@@ -21,13 +21,9 @@ import (
 // connectDiagnostics checks the queues of cfg and the tables of rs.
 func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cfg *config.Config, rulesDir string) engine.Diagnostics {
 	var ds engine.Diagnostics
-	add := func(p engine.Pos, sev engine.Severity, code, format string, args ...any) {
-		ds = append(ds, engine.Diagnostic{Pos: p, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
-	}
 	awsCfg, err := awsclient.Load(ctx, env.getenv)
 	if err != nil {
-		add(engine.Pos{File: "aws", Line: 1, Col: 1}, engine.Error, "aws-config", "%v", err)
-		return ds
+		return append(ds, connectDiag(engine.Pos{File: "aws", Line: 1, Col: 1}, engine.Error, "aws-config", "%v", err))
 	}
 	timeout := cfg.CallTimeout
 	if timeout <= 0 {
@@ -36,12 +32,26 @@ func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cf
 
 	ds = append(ds, service.TableDiagnostics(ctx, dynamotable.NewClient(awsCfg), rs, rulesDir, timeout)...)
 
-	// Queues: they exist, have a redrive policy to an existing DLQ with maxReceiveCount
-	// above every max_attempts, and a visibility timeout that suits the worker.
 	q := sqsqueue.NewClient(awsCfg)
 	if len(cfg.Sources) == 0 {
-		add(engine.Pos{File: "config", Line: 1, Col: 1}, engine.Warning, "no-queue", "no queue is configured (queue_url or sources): nothing to check on SQS")
+		ds = append(ds, connectDiag(engine.Pos{File: "config", Line: 1, Col: 1}, engine.Warning, "no-queue", "no queue is configured (queue_url or sources): nothing to check on SQS"))
 	}
+	origin := queueOrigin(cfg)
+	for _, src := range cfg.Sources {
+		p := engine.Pos{File: origin, Line: 1, Col: 1}
+		ds = append(ds, queueDiagnostics(ctx, q, src.QueueURL, p, rs, cfg, timeout)...)
+	}
+	return ds
+}
+
+// connectDiag is one diagnostic of check --connect.
+func connectDiag(p engine.Pos, sev engine.Severity, code, format string, args ...any) engine.Diagnostic {
+	return engine.Diagnostic{Pos: p, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// queueOrigin is where the configuration names the queues: the queue_url or sources
+// key's origin (the file, the variable or the flag), else "config".
+func queueOrigin(cfg *config.Config) string {
 	origin := cfg.Origin["sources"]
 	if o := cfg.Origin["queue_url"]; o != "" && o != "default" {
 		origin = o
@@ -49,38 +59,46 @@ func connectDiagnostics(ctx context.Context, env *cmdEnv, rs *engine.Ruleset, cf
 	if origin == "" || origin == "default" {
 		origin = "config"
 	}
-	for _, src := range cfg.Sources {
-		p := engine.Pos{File: origin, Line: 1, Col: 1}
-		url, err := sqsqueue.ResolveURL(ctx, q, src.QueueURL, timeout)
-		if err != nil {
-			add(p, engine.Error, "queue-missing", "queue %s: %v", src.QueueURL, err)
-			continue
+	return origin
+}
+
+// queueDiagnostics checks one queue, reported at p: it exists, has a redrive policy to
+// an existing DLQ with maxReceiveCount above every max_attempts, and a visibility
+// timeout that suits the worker.
+func queueDiagnostics(ctx context.Context, q sqsqueue.API, queue string, p engine.Pos, rs *engine.Ruleset, cfg *config.Config, timeout time.Duration) engine.Diagnostics {
+	var ds engine.Diagnostics
+	add := func(sev engine.Severity, code, format string, args ...any) {
+		ds = append(ds, connectDiag(p, sev, code, format, args...))
+	}
+	url, err := sqsqueue.ResolveURL(ctx, q, queue, timeout)
+	if err != nil {
+		add(engine.Error, "queue-missing", "queue %s: %v", queue, err)
+		return ds
+	}
+	attrs, err := sqsqueue.QueueAttributes(ctx, q, url, timeout)
+	if err != nil {
+		add(engine.Error, "queue-missing", "queue %s: %v", queue, err)
+		return ds
+	}
+	if attrs.RedrivePolicy == "" {
+		add(engine.Error, "queue-no-redrive", "queue %s has no redrive policy: messages that fail for ever are never parked (give it a DLQ with maxReceiveCount above %d)", queue, rs.MaxAttempts())
+	} else {
+		if _, err := sqsqueue.RedriveTarget(ctx, q, url, timeout); err != nil {
+			add(engine.Error, "queue-no-redrive", "queue %s: its dead-letter queue: %v", queue, err)
 		}
-		attrs, err := sqsqueue.QueueAttributes(ctx, q, url, timeout)
-		if err != nil {
-			add(p, engine.Error, "queue-missing", "queue %s: %v", src.QueueURL, err)
-			continue
+		if rp, err := attrs.Redrive(); err != nil {
+			add(engine.Error, "queue-no-redrive", "queue %s: unreadable redrive policy: %v", queue, err)
+		} else if int(rp.MaxReceiveCount) <= rs.MaxAttempts() {
+			add(engine.Error, "queue-redrive-low", "queue %s: redrive maxReceiveCount %d must exceed the largest max_attempts in events.d (%d), or the queue dead-letters messages the worker still retries", queue, int(rp.MaxReceiveCount), rs.MaxAttempts())
 		}
-		if attrs.RedrivePolicy == "" {
-			add(p, engine.Error, "queue-no-redrive", "queue %s has no redrive policy: messages that fail for ever are never parked (give it a DLQ with maxReceiveCount above %d)", src.QueueURL, rs.MaxAttempts())
-		} else {
-			if _, err := sqsqueue.RedriveTarget(ctx, q, url, timeout); err != nil {
-				add(p, engine.Error, "queue-no-redrive", "queue %s: its dead-letter queue: %v", src.QueueURL, err)
-			}
-			if rp, err := attrs.Redrive(); err != nil {
-				add(p, engine.Error, "queue-no-redrive", "queue %s: unreadable redrive policy: %v", src.QueueURL, err)
-			} else if int(rp.MaxReceiveCount) <= rs.MaxAttempts() {
-				add(p, engine.Error, "queue-redrive-low", "queue %s: redrive maxReceiveCount %d must exceed the largest max_attempts in events.d (%d), or the queue dead-letters messages the worker still retries", src.QueueURL, int(rp.MaxReceiveCount), rs.MaxAttempts())
-			}
-		}
-		if attrs.HasVisibility {
-			vis := attrs.VisibilityTimeout
-			switch {
-			case vis < 2*timeout:
-				add(p, engine.Error, "queue-visibility", "queue %s: visibility timeout %s is shorter than two AWS calls (call_timeout %s): messages would be delivered again while still being processed", src.QueueURL, vis, timeout)
-			case cfg.VisibilityTimeout > 0 && vis != cfg.VisibilityTimeout:
-				add(p, engine.Warning, "queue-visibility", "queue %s: visibility timeout %s differs from visibility_timeout %s; the worker extends at half the shorter", src.QueueURL, vis, cfg.VisibilityTimeout)
-			}
+	}
+	if attrs.HasVisibility {
+		vis := attrs.VisibilityTimeout
+		switch {
+		case vis < 2*timeout:
+			add(engine.Error, "queue-visibility", "queue %s: visibility timeout %s is shorter than two AWS calls (call_timeout %s): messages would be delivered again while still being processed", queue, vis, timeout)
+		case cfg.VisibilityTimeout > 0 && vis != cfg.VisibilityTimeout:
+			add(engine.Warning, "queue-visibility", "queue %s: visibility timeout %s differs from visibility_timeout %s; the worker extends at half the shorter", queue, vis, cfg.VisibilityTimeout)
 		}
 	}
 	return ds

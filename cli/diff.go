@@ -19,7 +19,35 @@ import (
 // eventproc diff: a corpus of real messages evaluated under two rule sets; every
 // message whose verdict changes is printed, then a summary.
 
+// diffFlags are diff's parsed flags and its corpus files.
+type diffFlags struct {
+	oldDir, oldRef, newDir, envelope string
+	corpora                          []string
+}
+
 func cmdDiff(ctx context.Context, env *cmdEnv, args []string) int {
+	f, code, ok := parseDiffFlags(env, args)
+	if !ok {
+		return code
+	}
+	if f.oldRef != "" {
+		dir, cleanup, err := checkoutRules(ctx, f.oldRef, f.newDir)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "eventproc diff: %v\n", err)
+			return 2
+		}
+		defer cleanup()
+		f.oldDir = dir
+	}
+	oldRS, newRS := loadDiffRules(env, "old", f.oldDir, f.envelope), loadDiffRules(env, "new", f.newDir, f.envelope)
+	if oldRS == nil || newRS == nil {
+		return 2
+	}
+	return runDiff(ctx, env, oldRS, newRS, f.corpora)
+}
+
+// parseDiffFlags parses diff's arguments; when ok is false, code is the exit code.
+func parseDiffFlags(env *cmdEnv, args []string) (f diffFlags, code int, ok bool) {
 	fs := newFlagSet("diff", env, "(--old DIR | --old-ref GITREF) [--new DIR | --rules DIR] [--envelope NAME] CORPUS.ndjson ...   (- for stdin)")
 	oldDir := fs.String("old", "", "the old events.d `directory`")
 	oldRef := fs.String("old-ref", "", "take the old events.d from this git `ref` (the --new directory's path at that commit)")
@@ -28,50 +56,46 @@ func cmdDiff(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.StringVar(newDir, "new", *newDir, "the new events.d `directory` (same as --rules)")
 	envelope := envelopeFlag(fs, env)
 	if code, ok := parseFlags(fs, args); !ok {
-		return code
+		return f, code, false
 	}
 	if misplacedRules(env, fs, fs.Args()) {
-		return 2
+		return f, 2, false
 	}
 	if (*oldDir == "") == (*oldRef == "") {
 		fmt.Fprintln(env.stderr, "eventproc diff: give exactly one of --old DIR and --old-ref GITREF")
-		return 2
+		return f, 2, false
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(env.stderr, "eventproc diff: name a corpus file (NDJSON, one message body per line; - for stdin)")
-		return 2
+		return f, 2, false
 	}
-	if *oldRef != "" {
-		dir, cleanup, err := checkoutRules(ctx, *oldRef, *newDir)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "eventproc diff: %v\n", err)
-			return 2
+	return diffFlags{oldDir: *oldDir, oldRef: *oldRef, newDir: *newDir, envelope: *envelope, corpora: fs.Args()}, 0, true
+}
+
+// loadDiffRules loads the which ("old" or "new") rules; nil when they do not load (the
+// reason is printed).
+func loadDiffRules(env *cmdEnv, which, dir, envelope string) *engine.Ruleset {
+	rs, diags, err := engine.LoadDir(dir, engine.WithEnvelope(envelope))
+	if err != nil {
+		fmt.Fprintf(env.stderr, "eventproc diff: %s rules: %v\n", which, err)
+		return nil
+	}
+	if rs == nil {
+		for _, d := range diags {
+			fmt.Fprintln(env.stderr, d.String())
 		}
-		defer cleanup()
-		*oldDir = dir
+		fmt.Fprintf(env.stderr, "eventproc diff: the %s rules do not load\n", which)
 	}
-	load := func(which, dir string) *engine.Ruleset {
-		rs, diags, err := engine.LoadDir(dir, engine.WithEnvelope(*envelope))
-		if err != nil {
-			fmt.Fprintf(env.stderr, "eventproc diff: %s rules: %v\n", which, err)
-			return nil
-		}
-		if rs == nil {
-			for _, d := range diags {
-				fmt.Fprintln(env.stderr, d.String())
-			}
-			fmt.Fprintf(env.stderr, "eventproc diff: the %s rules do not load\n", which)
-		}
-		return rs
-	}
-	oldRS, newRS := load("old", *oldDir), load("new", *newDir)
-	if oldRS == nil || newRS == nil {
-		return 2
-	}
+	return rs
+}
+
+// runDiff evaluates every corpus under both rule sets, prints the changed verdicts and
+// the summary, and returns the exit code: 1 when a verdict changed.
+func runDiff(ctx context.Context, env *cmdEnv, oldRS, newRS *engine.Ruleset, corpora []string) int {
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
 	defer out.Flush()
 	d := &differ{old: oldRS, new: newRS, out: out, transitions: map[string]int{}, newlyFailing: map[string]int{}, newlyPassing: map[string]int{}}
-	for _, name := range fs.Args() {
+	for _, name := range corpora {
 		var r io.Reader = env.stdin
 		if name != "-" {
 			f, err := os.Open(name)

@@ -13,34 +13,19 @@ import (
 	"eventproc/adapters/sqsqueue"
 )
 
+// redriveFlags are redrive's parsed flags.
+type redriveFlags struct {
+	queue, dlq, typ, outcome, reason string
+	dryRun                           bool
+	limit                            int
+	hold                             time.Duration
+}
+
 // cmdRedrive moves messages from a dead-letter queue back to its source queue.
 func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("redrive", env, "--queue NAME|URL [--dlq NAME|URL] [--dry-run] [--type T] [--outcome O] [--reason TEXT] [--limit N] [--hold DURATION]\n\n"+
-		"Moves messages from the queue's dead-letter queue (named by its redrive policy, or\n"+
-		"--dlq) back to the queue, one line per message on stdout, progress on stderr. A\n"+
-		"message leaves the dead-letter queue only once it is in the queue; its dead-letter\n"+
-		"attributes are dropped and redrive_count counts its moves.")
-	queue := fs.String("queue", "", "the source queue's `name or URL` (where messages go back to)")
-	dlq := fs.String("dlq", "", "the dead-letter queue's `name or URL` (default: the queue's redrive policy target)")
-	dryRun := fs.Bool("dry-run", false, "list the messages that would move, with their reasons; move nothing")
-	typ := fs.String("type", "", "only messages whose event_type attribute is `T`")
-	outcome := fs.String("outcome", "", "only messages whose outcome attribute is `O` (exhausted, rule_failed, panic, broken, …)")
-	reason := fs.String("reason", "", "only messages whose error attribute contains `TEXT`")
-	limit := fs.Int("limit", 0, "move at most `N` messages (0: all)")
-	hold := fs.Duration("hold", 2*time.Minute, "how long a message being moved stays hidden; one whose move is cut short reappears after it")
-	if code, ok := parseFlags(fs, args); !ok {
+	f, code, ok := parseRedriveFlags(env, args)
+	if !ok {
 		return code
-	}
-	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(env.stderr, "eventproc redrive: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	case *queue == "":
-		fmt.Fprintln(env.stderr, "eventproc redrive: --queue is required")
-		return 2
-	case *limit < 0:
-		fmt.Fprintln(env.stderr, "eventproc redrive: --limit must not be negative")
-		return 2
 	}
 	cfg, err := awsclient.Load(ctx, env.getenv)
 	if err != nil {
@@ -48,17 +33,7 @@ func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	api := sqsqueue.NewClient(cfg)
-	src, err := sqsqueue.ResolveURL(ctx, api, *queue, 0)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "eventproc redrive: %v\n", err)
-		return 1
-	}
-	from := *dlq
-	if from == "" {
-		from, err = sqsqueue.RedriveTarget(ctx, api, src, 0)
-	} else {
-		from, err = sqsqueue.ResolveURL(ctx, api, from, 0)
-	}
+	from, src, err := redriveQueues(ctx, api, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc redrive: %v\n", err)
 		return 1
@@ -67,20 +42,89 @@ func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "eventproc redrive: the dead-letter queue and the queue are the same")
 		return 2
 	}
+	mode := ""
+	if f.dryRun {
+		mode = " (dry run)"
+	}
+	fmt.Fprintf(env.stderr, "redrive: from %s to %s%s\n", from, src, mode)
+	res, err := sqsqueue.Redrive(ctx, api, from, src, redriveOptions(env, f))
+	fmt.Fprintf(env.stderr, "redrive: %d received, %d matched, %d moved, %d failed\n", res.Received, res.Matched, res.Moved, res.Failed)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "eventproc redrive: %v\n", err)
+		return 1
+	}
+	if res.Failed > 0 {
+		return 1
+	}
+	return 0
+}
 
+// parseRedriveFlags parses redrive's arguments; when ok is false, code is the exit code.
+func parseRedriveFlags(env *cmdEnv, args []string) (f redriveFlags, code int, ok bool) {
+	fs := newFlagSet("redrive", env, "--queue NAME|URL [--dlq NAME|URL] [--dry-run] [--type T] [--outcome O] [--reason TEXT] [--limit N] [--hold DURATION]\n\n"+
+		"Moves messages from the queue's dead-letter queue (named by its redrive policy, or\n"+
+		"--dlq) back to the queue, one line per message on stdout, progress on stderr. A\n"+
+		"message leaves the dead-letter queue only once it is in the queue; its dead-letter\n"+
+		"attributes are dropped and redrive_count counts its moves.")
+	fs.StringVar(&f.queue, "queue", "", "the source queue's `name or URL` (where messages go back to)")
+	fs.StringVar(&f.dlq, "dlq", "", "the dead-letter queue's `name or URL` (default: the queue's redrive policy target)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "list the messages that would move, with their reasons; move nothing")
+	fs.StringVar(&f.typ, "type", "", "only messages whose event_type attribute is `T`")
+	fs.StringVar(&f.outcome, "outcome", "", "only messages whose outcome attribute is `O` (exhausted, rule_failed, panic, broken, …)")
+	fs.StringVar(&f.reason, "reason", "", "only messages whose error attribute contains `TEXT`")
+	fs.IntVar(&f.limit, "limit", 0, "move at most `N` messages (0: all)")
+	fs.DurationVar(&f.hold, "hold", 2*time.Minute, "how long a message being moved stays hidden; one whose move is cut short reappears after it")
+	if code, ok := parseFlags(fs, args); !ok {
+		return f, code, false
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(env.stderr, "eventproc redrive: unexpected argument %q\n", fs.Arg(0))
+		return f, 2, false
+	case f.queue == "":
+		fmt.Fprintln(env.stderr, "eventproc redrive: --queue is required")
+		return f, 2, false
+	case f.limit < 0:
+		fmt.Fprintln(env.stderr, "eventproc redrive: --limit must not be negative")
+		return f, 2, false
+	}
+	return f, 0, true
+}
+
+// redriveQueues resolves the dead-letter queue to move from (--dlq, or the queue's
+// redrive policy target) and the queue to move to.
+func redriveQueues(ctx context.Context, api sqsqueue.API, f redriveFlags) (from, src string, err error) {
+	src, err = sqsqueue.ResolveURL(ctx, api, f.queue, 0)
+	if err != nil {
+		return "", "", err
+	}
+	if f.dlq == "" {
+		from, err = sqsqueue.RedriveTarget(ctx, api, src, 0)
+	} else {
+		from, err = sqsqueue.ResolveURL(ctx, api, f.dlq, 0)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return from, src, nil
+}
+
+// redriveOptions turns the flags into the move's options: the filter, one line per
+// message on stdout and progress on stderr at most once a second.
+func redriveOptions(env *cmdEnv, f redriveFlags) sqsqueue.RedriveOptions {
 	verb := "moving"
-	if *dryRun {
+	if f.dryRun {
 		verb = "would move"
 	}
 	lastProgress := time.Now()
-	opts := sqsqueue.RedriveOptions{
-		Limit:  *limit,
-		DryRun: *dryRun,
-		Hold:   *hold,
+	return sqsqueue.RedriveOptions{
+		Limit:  f.limit,
+		DryRun: f.dryRun,
+		Hold:   f.hold,
 		Match: func(m sqsqueue.DeadLetterMessage) bool {
-			return (*typ == "" || m.Attributes["event_type"] == *typ) &&
-				(*outcome == "" || m.Attributes["outcome"] == *outcome) &&
-				(*reason == "" || strings.Contains(m.Attributes["error"], *reason))
+			return (f.typ == "" || m.Attributes["event_type"] == f.typ) &&
+				(f.outcome == "" || m.Attributes["outcome"] == f.outcome) &&
+				(f.reason == "" || strings.Contains(m.Attributes["error"], f.reason))
 		},
 		OnMessage: func(m sqsqueue.DeadLetterMessage) {
 			fmt.Fprintf(env.stdout, "%s %s%s\n", verb, m.ID, formatAttrs(m.Attributes))
@@ -92,21 +136,6 @@ func cmdRedrive(ctx context.Context, env *cmdEnv, args []string) int {
 			}
 		},
 	}
-	mode := ""
-	if *dryRun {
-		mode = " (dry run)"
-	}
-	fmt.Fprintf(env.stderr, "redrive: from %s to %s%s\n", from, src, mode)
-	res, err := sqsqueue.Redrive(ctx, api, from, src, opts)
-	fmt.Fprintf(env.stderr, "redrive: %d received, %d matched, %d moved, %d failed\n", res.Received, res.Matched, res.Moved, res.Failed)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "eventproc redrive: %v\n", err)
-		return 1
-	}
-	if res.Failed > 0 {
-		return 1
-	}
-	return 0
 }
 
 // formatAttrs prints a message's attributes as " key=value" pairs: the reason

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"eventproc/adapters/awsclient"
 	"eventproc/adapters/dynamotable"
 	"eventproc/config"
@@ -42,16 +44,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	rs, ok := logRules(log, cfg.Rules, cfg.Envelope)
-	if !ok {
-		return errRules
+	rules, h, m, err := startRules(cfg, log)
+	if err != nil {
+		return err
 	}
-	m := metrics.New()
-	m.SetRules(rs.Types(), time.Now())
-	rules := &reloader{dir: cfg.Rules, envelope: cfg.Envelope, eng: worker.NewSwapEngine(rs), metrics: m, log: log}
-	rules.cur.Store(rs)
-	h := &health{probing: cfg.ProbeInterval > 0}
-	h.rules.Store(true)
 
 	// The endpoints answer while the worker connects: /readyz says why it is not ready.
 	stopHTTP, err := serveHTTP(cfg.HTTPAddr, h, m, log)
@@ -61,10 +57,47 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	defer stopHTTP()
 
+	w, awsCfg, counter, err := connect(ctx, cfg, getenv, rules, m, log)
+	if err != nil || w == nil {
+		return err
+	}
+	h.worker.Store(w)
+	stopBg := startBackground(ctx, cfg, awsCfg, rules, h, opts.Reload, log)
+	defer stopBg()
+
+	start := time.Now()
+	if err := w.Run(ctx); err != nil {
+		log.Error("worker", slog.String("error", err.Error()))
+		return err
+	}
+	logSummary(log, w.Stats(), counter, time.Since(start))
+	return nil
+}
+
+// startRules loads events.d and sets up what follows it: the metrics, the reloader
+// that swaps the engine's rules, and the health that /readyz reports.
+func startRules(cfg *config.Config, log *slog.Logger) (*reloader, *health, *metrics.Metrics, error) {
+	rs, ok := logRules(log, cfg.Rules, cfg.Envelope)
+	if !ok {
+		return nil, nil, nil, errRules
+	}
+	m := metrics.New()
+	m.SetRules(rs.Types(), time.Now())
+	rules := &reloader{dir: cfg.Rules, envelope: cfg.Envelope, eng: worker.NewSwapEngine(rs), metrics: m, log: log}
+	rules.cur.Store(rs)
+	h := &health{probing: cfg.ProbeInterval > 0}
+	h.rules.Store(true)
+	return rules, h, m, nil
+}
+
+// connect loads the AWS configuration, counting its calls, and connects the worker to
+// the configured queues and tables. A nil worker with a nil error: ctx ended before
+// the worker started.
+func connect(ctx context.Context, cfg *config.Config, getenv func(string) string, rules *reloader, m *metrics.Metrics, log *slog.Logger) (*worker.Worker, aws.Config, *awsclient.Counter, error) {
 	awsCfg, err := awsclient.Load(ctx, getenv)
 	if err != nil {
 		log.Error("aws config", slog.String("error", err.Error()))
-		return err
+		return nil, awsCfg, nil, err
 	}
 	counter := &awsclient.Counter{}
 	counter.Instrument(&awsCfg)
@@ -73,24 +106,25 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("stopped before starting")
-			return nil
+			return nil, awsCfg, nil, nil
 		}
 		log.Error("setup", slog.String("error", err.Error()))
-		return err
+		return nil, awsCfg, nil, err
 	}
 	m.WatchWorker(w.Stats)
-	h.worker.Store(w)
 	db := dynamotable.NewClient(awsCfg)
 	rules.checkTables = func(ctx context.Context, rs *engine.Ruleset) engine.Diagnostics {
 		return TableDiagnostics(ctx, db, rs, cfg.Rules, cfg.CallTimeout)
 	}
+	return w, awsCfg, counter, nil
+}
 
+// startBackground starts the prober (when cfg.ProbeInterval is set) and the reloader's
+// loop, which reloads events.d on each receive from reload. The returned stop ends
+// both and waits for them.
+func startBackground(ctx context.Context, cfg *config.Config, awsCfg aws.Config, rules *reloader, h *health, reload <-chan os.Signal, log *slog.Logger) (stop func()) {
 	var bg sync.WaitGroup
 	bgCtx, stopBg := context.WithCancel(ctx)
-	defer func() {
-		stopBg()
-		bg.Wait()
-	}()
 	if cfg.ProbeInterval > 0 {
 		p := newProber(awsCfg, cfg, rules.tables, log)
 		bg.Go(func() { p.run(bgCtx, cfg.ProbeInterval, h) })
@@ -100,19 +134,15 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			select {
 			case <-bgCtx.Done():
 				return
-			case <-opts.Reload:
+			case <-reload:
 				rules.reload(bgCtx)
 			}
 		}
 	})
-
-	start := time.Now()
-	if err := w.Run(ctx); err != nil {
-		log.Error("worker", slog.String("error", err.Error()))
-		return err
+	return func() {
+		stopBg()
+		bg.Wait()
 	}
-	logSummary(log, w.Stats(), counter, time.Since(start))
-	return nil
 }
 
 // errRules: the rules do not load (each diagnostic is logged).

@@ -176,31 +176,7 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 		out, err := t.api.BatchWriteItem(cctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
 		cancel()
 		if err != nil {
-			if len(req) > 1 && isCode(err, "ResourceNotFoundException") {
-				// One missing table fails the whole call, the items for the tables that
-				// exist included: write each table's items on their own, so that only
-				// the missing table's fail.
-				for _, table := range slices.Sorted(maps.Keys(req)) {
-					sub := pendingIndexes(map[string][]types.WriteRequest{table: req[table]}, byKey, items)
-					t.batchWrite(ctx, items, sub, avs, errs)
-				}
-				return
-			}
-			if pending := pendingIndexes(req, byKey, items); len(pending) > 1 && isValidation(err) {
-				// One item DynamoDB refuses (over 400 KB, a number out of range, nested
-				// too deeply) fails the whole call: write each on its own, so that only
-				// the bad ones fail and their neighbours are stored.
-				for _, r := range pending {
-					t.batchWrite(ctx, items, []int{r}, avs, errs)
-				}
-				return
-			}
-			// A ValidationException of a call of several items was split above: here
-			// it is about this one item.
-			err = classifyItem(fmt.Errorf("batch write %d items to %s: %w", countRequests(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
-			for _, r := range pendingIndexes(req, byKey, items) {
-				errs[r] = err
-			}
+			t.batchWriteFailed(ctx, items, req, byKey, avs, errs, err)
 			return
 		}
 		if len(out.UnprocessedItems) == 0 {
@@ -209,20 +185,51 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 		req = out.UnprocessedItems
 		if attempt >= t.opts.UnprocessedRetries {
 			err := &worker.RetryableError{Err: fmt.Errorf("batch write: %d items still unprocessed after %d retries", countRequests(req), attempt)}
-			for _, r := range pendingIndexes(req, byKey, items) {
-				errs[r] = err
-			}
+			failPending(req, byKey, items, errs, err)
 			return
 		}
 		select {
 		case <-ctx.Done():
-			err := classify(fmt.Errorf("batch write: %w", ctx.Err()))
-			for _, r := range pendingIndexes(req, byKey, items) {
-				errs[r] = err
-			}
+			failPending(req, byKey, items, errs, classify(fmt.Errorf("batch write: %w", ctx.Err())))
 			return
 		case <-time.After(unprocessedBackoff.Delay(attempt+1, 0)):
 		}
+	}
+}
+
+// batchWriteFailed handles a BatchWriteItem call of req that failed with err: a call
+// that one missing table or one refused item failed is split and written again, else
+// err is every pending item's error.
+func (t *Table) batchWriteFailed(ctx context.Context, items []worker.Item, req map[string][]types.WriteRequest, byKey map[string]int, avs map[int]map[string]types.AttributeValue, errs []error, err error) {
+	if len(req) > 1 && isCode(err, "ResourceNotFoundException") {
+		// One missing table fails the whole call, the items for the tables that
+		// exist included: write each table's items on their own, so that only
+		// the missing table's fail.
+		for _, table := range slices.Sorted(maps.Keys(req)) {
+			sub := pendingIndexes(map[string][]types.WriteRequest{table: req[table]}, byKey, items)
+			t.batchWrite(ctx, items, sub, avs, errs)
+		}
+		return
+	}
+	if pending := pendingIndexes(req, byKey, items); len(pending) > 1 && isValidation(err) {
+		// One item DynamoDB refuses (over 400 KB, a number out of range, nested
+		// too deeply) fails the whole call: write each on its own, so that only
+		// the bad ones fail and their neighbours are stored.
+		for _, r := range pending {
+			t.batchWrite(ctx, items, []int{r}, avs, errs)
+		}
+		return
+	}
+	// A ValidationException of a call of several items was split above: here
+	// it is about this one item.
+	err = classifyItem(fmt.Errorf("batch write %d items to %s: %w", countRequests(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
+	failPending(req, byKey, items, errs, err)
+}
+
+// failPending sets err as the error of every item still pending in req.
+func failPending(req map[string][]types.WriteRequest, byKey map[string]int, items []worker.Item, errs []error, err error) {
+	for _, r := range pendingIndexes(req, byKey, items) {
+		errs[r] = err
 	}
 }
 

@@ -92,16 +92,51 @@ var attrPriority = []string{"outcome", "error", "attempts", "event_id", "event_t
 // body that leaves no room is sent without attributes; the worker's log line keeps the
 // reason.
 func fitAttributes(attrs map[string]types.MessageAttributeValue, budget int) map[string]types.MessageAttributeValue {
-	size := func(name string, v types.MessageAttributeValue) int {
-		return len(name) + len(aws.ToString(v.DataType)) + len(aws.ToString(v.StringValue))
-	}
 	total := 0
 	for n, v := range attrs {
-		total += size(n, v)
+		total += attrSize(n, v)
 	}
 	if total <= budget {
 		return attrs
 	}
+	others := lesserAttributes(attrs)
+	out := map[string]types.MessageAttributeValue{}
+	left := budget
+	add := func(n string, v types.MessageAttributeValue) {
+		if sz := attrSize(n, v); sz <= left {
+			out[n] = v
+			left -= sz
+		}
+	}
+	if v, ok := attrs["outcome"]; ok {
+		add("outcome", v)
+	}
+	if v, ok := attrs["error"]; ok {
+		small := 0
+		for _, n := range others {
+			small += attrSize(n, attrs[n])
+		}
+		if e, ok := fitError(v, left, small); ok {
+			add("error", e)
+		}
+	}
+	for _, n := range others {
+		add(n, attrs[n])
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// attrSize is what a message attribute counts towards a message's size.
+func attrSize(name string, v types.MessageAttributeValue) int {
+	return len(name) + len(aws.ToString(v.DataType)) + len(aws.ToString(v.StringValue))
+}
+
+// lesserAttributes are the names in attrs other than outcome and error, from the most
+// telling (attrPriority) to the least (the rest, sorted).
+func lesserAttributes(attrs map[string]types.MessageAttributeValue) []string {
 	var others []string
 	for _, n := range attrPriority {
 		if _, ok := attrs[n]; ok && n != "outcome" && n != "error" {
@@ -113,45 +148,32 @@ func fitAttributes(attrs map[string]types.MessageAttributeValue, budget int) map
 			others = append(others, n)
 		}
 	}
-	out := map[string]types.MessageAttributeValue{}
-	left := budget
-	add := func(n string, v types.MessageAttributeValue) {
-		if sz := size(n, v); sz <= left {
-			out[n] = v
-			left -= sz
-		}
+	return others
+}
+
+// fitError is the error attribute v as it fits in left bytes with small bytes of other
+// attributes: whole, or cut at a rune boundary to leave room for them (or, when there
+// is no room for both, to what is left), but never under 64 bytes; ok is false when it
+// does not fit.
+func fitError(v types.MessageAttributeValue, left, small int) (types.MessageAttributeValue, bool) {
+	const minError = 64
+	overhead := len("error") + len("String") + len("…")
+	room := left - small
+	if room < minError+overhead {
+		room = left // no room for both: the error before the rest
 	}
-	if v, ok := attrs["outcome"]; ok {
-		add("outcome", v)
+	if attrSize("error", v) <= room {
+		return v, true
 	}
-	if v, ok := attrs["error"]; ok {
-		small := 0
-		for _, n := range others {
-			small += size(n, attrs[n])
-		}
-		const minError = 64
-		overhead := len("error") + len("String") + len("…")
-		room := left - small
-		if room < minError+overhead {
-			room = left // no room for both: the error before the rest
-		}
-		if size("error", v) <= room {
-			add("error", v)
-		} else if n := room - overhead; n >= minError {
-			e := aws.ToString(v.StringValue)
-			for n > 0 && !utf8.RuneStart(e[n]) {
-				n--
-			}
-			add("error", stringAttr(e[:n]+"…"))
-		}
+	n := room - overhead
+	if n < minError {
+		return types.MessageAttributeValue{}, false
 	}
-	for _, n := range others {
-		add(n, attrs[n])
+	e := aws.ToString(v.StringValue)
+	for n > 0 && !utf8.RuneStart(e[n]) {
+		n--
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	return stringAttr(e[:n] + "…"), true
 }
 
 // messageAttributes converts attrs to at most ten String message attributes.

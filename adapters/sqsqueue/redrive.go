@@ -78,84 +78,114 @@ func Redrive(ctx context.Context, api API, dlq, target string, opts RedriveOptio
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = defaultCallTimout
 	}
-	var res RedriveResult
-	var held []string // receipt handles to make visible again at the end
+	r := &redriver{api: api, dlq: dlq, target: target, opts: opts}
 	defer func() {
 		// Whatever happens, the messages this run held and did not move become visible
 		// again now rather than when Hold runs out.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.CallTimeout)
 		defer cancel()
-		release(cctx, api, dlq, held)
+		release(cctx, api, dlq, r.held)
 	}()
-	var errs []error
 	empty := 0
-	for empty < 2 && (opts.Limit <= 0 || res.Matched < opts.Limit) {
+	for empty < 2 && (opts.Limit <= 0 || r.res.Matched < opts.Limit) {
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return r.res, err
 		}
-		cctx, cancel := context.WithTimeout(ctx, opts.CallTimeout+time.Second)
-		out, err := api.ReceiveMessage(cctx, &sqs.ReceiveMessageInput{
-			QueueUrl:              aws.String(dlq),
-			MaxNumberOfMessages:   maxBatch,
-			WaitTimeSeconds:       1,
-			VisibilityTimeout:     VisibilitySeconds(opts.Hold),
-			MessageAttributeNames: []string{"All"},
-		})
-		cancel()
+		msgs, err := r.receive(ctx)
 		if err != nil {
-			return res, classify(fmt.Errorf("receive from %s: %w", dlq, err))
+			return r.res, err
 		}
-		if len(out.Messages) == 0 {
+		if len(msgs) == 0 {
 			empty++
 			continue
 		}
 		empty = 0
-		res.Received += len(out.Messages)
-		var move []types.Message
-		for _, m := range out.Messages {
-			dm := deadLetterMessage(m)
-			if (opts.Match != nil && !opts.Match(dm)) || (opts.Limit > 0 && res.Matched >= opts.Limit) {
-				held = append(held, aws.ToString(m.ReceiptHandle))
-				continue
-			}
-			res.Matched++
-			if opts.OnMessage != nil {
-				opts.OnMessage(dm)
-			}
-			if opts.DryRun {
-				held = append(held, aws.ToString(m.ReceiptHandle))
-				continue
-			}
-			move = append(move, m)
-		}
-		for _, chunk := range chunks(move) {
-			sent, err := sendMessages(ctx, api, target, chunk, opts.CallTimeout)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			var handles []string
-			for i, m := range chunk {
-				if sent[i] {
-					handles = append(handles, aws.ToString(m.ReceiptHandle))
-				} else {
-					res.Failed++
-					held = append(held, aws.ToString(m.ReceiptHandle))
-				}
-			}
-			deleted, err := deleteHandles(ctx, api, dlq, handles, opts.CallTimeout)
-			if err != nil {
-				// In the target and still in the dead-letter queue: it is moved again by
-				// the next run (a duplicate the worker's idempotent writes absorb).
-				errs = append(errs, err)
-			}
-			res.Moved += deleted
-			res.Failed += len(handles) - deleted
-		}
+		r.res.Received += len(msgs)
+		r.move(ctx, r.sift(msgs))
 		if opts.OnProgress != nil {
-			opts.OnProgress(res)
+			opts.OnProgress(r.res)
 		}
 	}
-	return res, errors.Join(errs...)
+	return r.res, errors.Join(r.errs...)
+}
+
+// redriver is one run of Redrive: what it has counted, the receipt handles it holds
+// (to make visible again at the end) and the errors it has met.
+type redriver struct {
+	api         API
+	dlq, target string
+	opts        RedriveOptions
+	res         RedriveResult
+	held        []string
+	errs        []error
+}
+
+// receive receives the next batch from the dead-letter queue, hidden for Hold.
+func (r *redriver) receive(ctx context.Context) ([]types.Message, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout+time.Second)
+	defer cancel()
+	out, err := r.api.ReceiveMessage(cctx, &sqs.ReceiveMessageInput{
+		QueueUrl:              aws.String(r.dlq),
+		MaxNumberOfMessages:   maxBatch,
+		WaitTimeSeconds:       1,
+		VisibilityTimeout:     VisibilitySeconds(r.opts.Hold),
+		MessageAttributeNames: []string{"All"},
+	})
+	if err != nil {
+		return nil, classify(fmt.Errorf("receive from %s: %w", r.dlq, err))
+	}
+	return out.Messages, nil
+}
+
+// sift returns the messages of a batch to move: those Match selects within Limit,
+// each reported to OnMessage. The others, and all of them in a dry run, are held.
+func (r *redriver) sift(msgs []types.Message) []types.Message {
+	var move []types.Message
+	for _, m := range msgs {
+		dm := deadLetterMessage(m)
+		if (r.opts.Match != nil && !r.opts.Match(dm)) || (r.opts.Limit > 0 && r.res.Matched >= r.opts.Limit) {
+			r.held = append(r.held, aws.ToString(m.ReceiptHandle))
+			continue
+		}
+		r.res.Matched++
+		if r.opts.OnMessage != nil {
+			r.opts.OnMessage(dm)
+		}
+		if r.opts.DryRun {
+			r.held = append(r.held, aws.ToString(m.ReceiptHandle))
+			continue
+		}
+		move = append(move, m)
+	}
+	return move
+}
+
+// move sends the messages to the target in batches and deletes from the dead-letter
+// queue those that were sent; one that was not sent is held.
+func (r *redriver) move(ctx context.Context, move []types.Message) {
+	for _, chunk := range chunks(move) {
+		sent, err := sendMessages(ctx, r.api, r.target, chunk, r.opts.CallTimeout)
+		if err != nil {
+			r.errs = append(r.errs, err)
+		}
+		var handles []string
+		for i, m := range chunk {
+			if sent[i] {
+				handles = append(handles, aws.ToString(m.ReceiptHandle))
+			} else {
+				r.res.Failed++
+				r.held = append(r.held, aws.ToString(m.ReceiptHandle))
+			}
+		}
+		deleted, err := deleteHandles(ctx, r.api, r.dlq, handles, r.opts.CallTimeout)
+		if err != nil {
+			// In the target and still in the dead-letter queue: it is moved again by
+			// the next run (a duplicate the worker's idempotent writes absorb).
+			r.errs = append(r.errs, err)
+		}
+		r.res.Moved += deleted
+		r.res.Failed += len(handles) - deleted
+	}
 }
 
 func deadLetterMessage(m types.Message) DeadLetterMessage {
