@@ -35,8 +35,8 @@ import (
 )
 
 // The end-to-end tests run the real binary as a subprocess against private emulators
-// (fauxqs and dynalite from adapters/awstest/node_modules; skipped, with the install command, when they
-// are missing — but not under CI=true).
+// (fauxqs and dynalite from adapters/awstest/node_modules; a test fails, with the install
+// command, when they are missing).
 
 // e2eSetup is a private pair of emulators, provisioned by `eventproc provision` for a
 // ruleset (queue "events", its DLQ, the tables), and the environment that points the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
-	"github.com/google/cel-go/common"
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -311,5 +310,3 @@ func (c *compiler) report(f *srcFile, n *yaml.Node, iss *cel.Issues, code, what 
 		c.diags.add(p, Error, cd, fmt.Sprintf("%s: %s", what, msg))
 	}
 }
-
-var _ = common.NoLocation

@@ -5,13 +5,8 @@
 package awserr
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
-	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
@@ -79,33 +74,6 @@ func IsFatal(err error, codes Codes) bool {
 		case 401, 403:
 			return true
 		}
-	}
-	return false
-}
-
-// IsRetryable reports whether err is known to be transient: throttling, a server fault,
-// a timeout or a network failure. (Classify also retries what it does not know.)
-func IsRetryable(err error, codes Codes) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
-		return true
-	}
-	var netErr net.Error
-	var quota ratelimit.QuotaExceededError
-	if errors.As(err, &netErr) || errors.As(err, &quota) {
-		return true
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		code := api.ErrorCode()
-		if contains(commonRetryable, code) || contains(codes.Retryable, code) || api.ErrorFault() == smithy.FaultServer {
-			return true
-		}
-	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) && resp.HTTPStatusCode() >= 500 {
-		return true
 	}
 	return false
 }
