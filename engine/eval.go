@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -107,16 +106,6 @@ func (s *evalState) release(rs *Ruleset) {
 	statePool.Put(s)
 }
 
-// EvalOption changes what Evaluate puts in a verdict.
-type EvalOption int
-
-// ForStorage makes Evaluate's verdict carry what storing the message needs besides
-// the persistence key and attributes: for a valid event the message decoded for storage
-// (Verdict.Fields, Verdict.Body), for an invalid one where and under which key it is
-// stored (Verdict.Rejected, Verdict.Header). The worker asks for it; commands that only
-// judge messages (validate, test, diff) do not pay for it.
-const ForStorage EvalOption = 1
-
 // Evaluate decodes and validates one message body. A valid event's verdict carries its
 // persistence key and attributes (Verdict.Persist); with ForStorage, the rest of its
 // item too. It never panics (an internal failure is reported as RuleFailed) and never
@@ -132,8 +121,13 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption
 		}
 		s.release(rs)
 	}()
+	o := mergeOptions(opts)
+	if o.msg != nil {
+		m := *o.msg
+		v.Message = &m
+	}
 	rs.evaluate(ctx, body, s, v)
-	if !slices.Contains(opts, ForStorage) {
+	if !o.forStorage {
 		return v
 	}
 	switch v.Outcome {

@@ -93,6 +93,11 @@ type Verdict struct {
 	// so rejections can be found by tenant.
 	Header []Attribute
 
+	// Message is the metadata Evaluate was given (WithMessage), with what the
+	// transport added (an SNS notification's topic, id and attributes); nil when none
+	// was given.
+	Message *Message
+
 	// Retry is the retry policy of the event's type and version, or the defaults when
 	// the type is not known.
 	Retry RetryPolicy
