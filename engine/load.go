@@ -35,7 +35,9 @@ type envelope struct {
 	name                                        string
 	header                                      *objSchema
 	typeField, versionField, idField, bodyField string
-	typeIdx, versionIdx, idIdx                  int
+	typeIdx, versionIdx, idIdx                  int      // versionIdx is -1 when the version is not a header field
+	versionPath                                 []string // the body members that lead to the version
+	version                                     string   // the constant version
 	vars                                        []*variable
 	rules                                       []*rule
 }
@@ -100,9 +102,12 @@ type Table struct {
 }
 
 // EnvelopeInfo names the header fields that carry the event's type, version and id, and
-// the top-level key that holds the body.
+// the top-level key that holds the body. VersionField is as the envelope writes it: a
+// header field, or a path into the body ("detail.schema_version"); it is empty when the
+// envelope declares a constant Version instead.
 type EnvelopeInfo struct {
 	TypeField, VersionField, IDField, BodyField string
+	Version                                     string
 	HeaderFields                                []string
 }
 
@@ -406,11 +411,12 @@ func (b *builder) buildDefaults() {
 // that carry the type, version and id, and the body's key.
 func (b *builder) buildEnvelope() {
 	e := b.l.envelope
-	env := &envelope{name: e.name, typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField}
+	env := &envelope{name: e.name, typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField,
+		versionIdx: -1, versionPath: e.versionPath, version: e.version}
 	env.header = newObjSchema("envelope.header", e.fields, "header", b.objs, &b.l.diags)
 	for k, name := range map[string]string{"type_field": e.typeField, "version_field": e.versionField, "id_field": e.idField} {
-		if name == "" {
-			continue
+		if name == "" || k == "version_field" && (e.versionPath != nil || e.version != "" || strings.Contains(name, ".")) {
+			continue // a constant, or a path into the body (or a broken one, reported)
 		}
 		i, ok := env.header.byName[name]
 		if !ok {
@@ -1001,7 +1007,7 @@ func fieldDeclared(p string, header, body *objSchema) bool {
 	for i, part := range parts[1:] {
 		list := strings.HasSuffix(part, "[]")
 		part = strings.TrimSuffix(part, "[]")
-		idx, ok := o.byName[part]
+		idx, ok := o.byCEL[part]
 		if !ok {
 			return false
 		}
@@ -1127,7 +1133,7 @@ func (rs *Ruleset) Tables() []Table { return append([]Table(nil), rs.tables...) 
 // Envelope describes the envelope.
 func (rs *Ruleset) Envelope() EnvelopeInfo {
 	e := rs.env
-	info := EnvelopeInfo{TypeField: e.typeField, VersionField: e.versionField, IDField: e.idField, BodyField: e.bodyField}
+	info := EnvelopeInfo{TypeField: e.typeField, VersionField: e.versionField, IDField: e.idField, BodyField: e.bodyField, Version: e.version}
 	for _, f := range e.header.fields {
 		info.HeaderFields = append(info.HeaderFields, f.name)
 	}
