@@ -234,3 +234,96 @@ func TestEventBridgeVersionInBody(t *testing.T) {
 		}
 	}
 }
+
+// TestEventBridgeGenerate: the generator writes the version where the envelope reads it
+// (in the body, or nowhere for a constant), and refuses a version a constant excludes.
+func TestEventBridgeGenerate(t *testing.T) {
+	fsys := shippedWith(t, map[string]string{"envelope.eventbridge-const.yaml": eventBridgeConst})
+	for _, name := range []string{"eventbridge", "eventbridge-const"} {
+		rs, ds := Load(fsys, WithEnvelope(name))
+		if rs == nil || ds.HasErrors() {
+			t.Fatalf("%s: %v", name, ds)
+		}
+		var kinds []Kind
+		for _, ti := range rs.Types() {
+			for _, v := range ti.Versions {
+				if c := rs.Envelope().Version; c == "" || v == c {
+					kinds = append(kinds, Kind{ti.Name, v})
+				}
+			}
+		}
+		g, err := rs.NewGenerator(GenerateOptions{Kinds: kinds, Invalid: 0.25, Seed: 7})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for range 40 {
+			e, err := g.Next()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			v := rs.Evaluate(context.Background(), e.Body)
+			if (v.Outcome == Valid) != e.Valid || e.Valid && (v.EventType != e.Kind.Type || v.Version != e.Kind.Version) {
+				t.Fatalf("%s: generated %+v valid=%v, evaluated %s %s/%s: %s\n%s", name, e.Kind, e.Valid, v.Outcome, v.EventType, v.Version, v.Reason(), e.Body)
+			}
+			if doc, err := DecodeDocument(e.Body); err == nil && name == "eventbridge-const" {
+				if detail, _ := doc["detail"].(map[string]any); detail["schema_version"] != nil {
+					t.Errorf("%s: a constant version is written in the body: %s", name, e.Body)
+				}
+			}
+		}
+		if name == "eventbridge-const" {
+			if _, err := rs.NewGenerator(GenerateOptions{Kinds: []Kind{{"order.placed", "v2"}}}); err == nil || !strings.Contains(err.Error(), `constant version "v1"`) {
+				t.Errorf("a version the constant excludes: %v", err)
+			}
+		}
+	}
+}
+
+// TestDashedNames: a field named with '-' is read in CEL with '_' (in rules, variables,
+// keys and through dyn), while messages, stored fields and rejected headers keep the
+// JSON name.
+func TestDashedNames(t *testing.T) {
+	rs, ds := Load(shippedWith(t, map[string]string{"rules.yaml": `type: order.placed.audit
+persist:
+  attributes:
+    kind: header.detail_type + "/" + dyn(header)["detail-type"]
+    ref: body.order_ref
+versions:
+  v1:
+    fields:
+      order-ref: {type: string, required: true}
+    rules:
+      - id: known-source
+        field: header.detail_type
+        expr: header.detail_type.startsWith("order.") && has(dyn(header).detail_type)
+`}), WithEnvelope("eventbridge"))
+	if rs == nil || ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	msg := `{"version":"0","id":"e-1","detail-type":"order.placed.audit","source":"s","account":"t-1","time":"2026-02-04T17:00:15Z","region":"r","detail":{"schema_version":"v1","order-ref":"o-9"}}`
+	v := rs.Evaluate(context.Background(), msg, ForStorage)
+	if v.Outcome != Valid {
+		t.Fatalf("%s: %s", v.Outcome, v.Reason())
+	}
+	if got := fmt.Sprint(v.Persist.Attributes); got != "[{kind order.placed.audit/order.placed.audit} {ref o-9}]" {
+		t.Errorf("attributes %s", got)
+	}
+	names := []string{}
+	for _, f := range v.Fields {
+		names = append(names, f.Name)
+	}
+	if !strings.Contains(strings.Join(names, ","), "detail-type") || v.Body["order-ref"] != "o-9" {
+		t.Errorf("stored fields %v, body %v: the JSON names are kept", names, v.Body)
+	}
+	v = rs.Evaluate(context.Background(), strings.Replace(msg, `"order-ref":"o-9"`, `"order-ref":7`, 1), ForStorage)
+	if v.Outcome != Invalid || len(v.Violations) != 1 || v.Violations[0].Field != "body.order_ref" {
+		t.Fatalf("%s: %v", v.Outcome, v.Violations)
+	}
+	header := map[string]any{}
+	for _, a := range v.Header {
+		header[a.Name] = a.Value
+	}
+	if header["detail-type"] != "order.placed.audit" {
+		t.Errorf("rejected header %v: the JSON names are kept", header)
+	}
+}

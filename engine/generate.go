@@ -129,6 +129,9 @@ func (rs *Ruleset) genVersion(eventType, version string) (*version, error) {
 	if ver == nil {
 		return nil, fmt.Errorf("unknown version %q of event type %q", version, eventType)
 	}
+	if c := rs.env.version; c != "" && version != c {
+		return nil, fmt.Errorf("the envelope %s has the constant version %q: its messages cannot be of version %q", rs.env.name, c, version)
+	}
 	return ver, nil
 }
 

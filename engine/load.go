@@ -479,6 +479,7 @@ func (b *builder) buildTypes() {
 			l.resolveExtends(ts, v, b.siblings[ts.name], map[*versionSpec]bool{})
 			ver := &version{typ: et, name: v.name}
 			ver.body = newObjSchema(ts.name+"/"+v.name+":body", v.fields, "body", b.objs, &l.diags)
+			b.checkBodyVersion(ver.body)
 			et.versions[v.name] = ver
 			et.order = append(et.order, v.name)
 			b.todo = append(b.todo, pendingVersion{v, ver, ts})
@@ -496,6 +497,51 @@ func (b *builder) buildTypes() {
 	}
 	sort.Strings(rs.typeNames)
 	l.checkHasTypes()
+	b.checkConstVersion()
+}
+
+// checkConstVersion warns about the types that declare no version named like the
+// envelope's constant version: every event of theirs would be rejected.
+func (b *builder) checkConstVersion() {
+	env, e := b.rs.env, b.l.envelope
+	if env.version == "" {
+		return
+	}
+	var missing []string
+	for _, name := range b.rs.typeNames {
+		if b.rs.types[name].versions[env.version] == nil {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		e.file.warnf(e.at["version"], "unknown-version", "the envelope's version is always %q, and no version of that name is declared by %s: all their events are rejected (unknown_version)", env.version, strings.Join(missing, ", "))
+	}
+}
+
+// checkBodyVersion reports a body schema that declares the envelope's body version
+// path as something the version cannot be: the version is read as a string before the
+// body is decoded, so that field must be a string (and the objects on the way objects).
+// A body that does not declare it is fine: rules then do not see it.
+func (b *builder) checkBodyVersion(body *objSchema) {
+	env := b.rs.env
+	o := body
+	for i, m := range env.versionPath {
+		idx, ok := o.byName[m]
+		if !ok {
+			return
+		}
+		f := o.fields[idx]
+		last := i == len(env.versionPath)-1
+		switch {
+		case !typeKnown(f.typ):
+			return // reported
+		case last && f.typ != typeString, !last && f.typ != typeObject:
+			want := map[bool]string{true: "a string", false: "an object"}[last]
+			f.spec.file.errorf(f.spec.where("type"), "constraint-type", "%s is on the envelope's version path (version_field %s): it must be %s, not %s", f.path, env.versionField, want, f.typ)
+			return
+		}
+		o = f.obj
+	}
 }
 
 // buildBase makes the CEL environment over every schema, checks the short-hand
