@@ -66,6 +66,10 @@ func undefinedFieldHint(field string, misses []fieldMiss, used map[int]bool) str
 		names := make([]string, len(m.obj.fields))
 		for j, f := range m.obj.fields {
 			names[j] = f.cel
+			if f.cel != f.name && strings.HasPrefix(f.name, field+"-") {
+				// header.detail-type reads as header.detail minus type.
+				return fmt.Sprintf("; did you mean %q? (the field %s is %s in CEL: '-' is a minus)", f.cel, f.name, f.cel)
+			}
 		}
 		return didYouMean(field, names)
 	}
