@@ -562,7 +562,7 @@ func (f *srcFile) parseVersionSource(e *envelopeSpec, n *yaml.Node, m map[string
 	segs := strings.Split(e.versionField, ".")
 	for i, s := range segs {
 		if s == "" {
-			f.errorf(vf.v, "invalid-value", "envelope.version_field %q has an empty segment (%d): write BODY.member, e.g. %s.schema_version", e.versionField, i+1, orDefault(e.bodyField, "detail"))
+			f.errorf(vf.v, "invalid-value", "envelope.version_field %q has an empty segment (%d): write BODY_FIELD.member, e.g. detail.schema_version", e.versionField, i+1)
 			return
 		}
 	}
@@ -571,14 +571,6 @@ func (f *srcFile) parseVersionSource(e *envelopeSpec, n *yaml.Node, m map[string
 		return
 	}
 	e.versionPath = segs[1:]
-}
-
-// orDefault is s, or def when s is empty.
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func (l *loader) parseDefaults(f *srcFile, kv keyval) {
