@@ -281,7 +281,7 @@ func TestEventBridgeGenerate(t *testing.T) {
 
 // TestDashedNames: a field named with '-' is read in CEL with '_' (in rules, variables,
 // keys and through dyn), while messages, stored fields and rejected headers keep the
-// JSON name.
+// JSON name. A body that declares the version's member lets rules read it.
 func TestDashedNames(t *testing.T) {
 	rs, ds := Load(shippedWith(t, map[string]string{"rules.yaml": `type: order.placed.audit
 persist:
@@ -292,10 +292,13 @@ versions:
   v1:
     fields:
       order-ref: {type: string, required: true}
+      schema_version: {type: string, required: true}
     rules:
       - id: known-source
         field: header.detail_type
         expr: header.detail_type.startsWith("order.") && has(dyn(header).detail_type)
+      - id: version-seen-in-body
+        expr: body.schema_version == "v1"
 `}), WithEnvelope("eventbridge"))
 	if rs == nil || ds.HasErrors() {
 		t.Fatal(ds)
