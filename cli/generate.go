@@ -68,6 +68,9 @@ func generateKinds(rs *engine.Ruleset, typ, version string) ([]engine.Kind, erro
 			continue
 		}
 		for _, v := range t.Versions {
+			if c := rs.Envelope().Version; version == "" && c != "" && v != c {
+				continue // the only version a constant-version envelope carries
+			}
 			if version == "" || version == v {
 				out = append(out, engine.Kind{Type: t.Name, Version: v})
 			}
@@ -91,11 +94,12 @@ func kindNames(kinds []engine.Kind) string {
 }
 
 func cmdGenerate(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("generate", env, "[--rules DIR] --type T|all [--version V] --count N [--invalid FRACTION] [--seed S]\n\n"+
+	fs := newFlagSet("generate", env, "[--rules DIR] [--envelope NAME] --type T|all [--version V] --count N [--invalid FRACTION] [--seed S]\n\n"+
 		"Writes events generated from the rules' declarations to stdout, one message body a\n"+
 		"line (NDJSON): what send sends with the same flags and seed. Every event has a\n"+
 		"persistence key of its own (see README.md); the seed is printed on stderr.")
 	rules := rulesFlag(fs, env)
+	envelope := envelopeFlag(fs, env)
 	gf := addGenFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -108,7 +112,7 @@ func cmdGenerate(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "eventproc generate: %s\n", msg)
 		return 2
 	}
-	rs := awsRules(env, "generate", *rules)
+	rs := awsRules(env, "generate", *rules, engine.WithEnvelope(*envelope))
 	if rs == nil {
 		return 1
 	}

@@ -6,10 +6,11 @@ import (
 	"eventproc/engine"
 )
 
-// awsRules loads the rules for an AWS command, printing the errors; nil when there are
-// any. Warnings are `eventproc check`'s to list: one line says how many there are.
-func awsRules(env *cmdEnv, name, dir string) *engine.Ruleset {
-	rs, diags, err := engine.LoadDir(dir)
+// awsRules loads the rules for an AWS command (with opts, such as the envelope),
+// printing the errors; nil when there are any. Warnings are `eventproc check`'s to
+// list: one line says how many there are.
+func awsRules(env *cmdEnv, name, dir string, opts ...engine.Option) *engine.Ruleset {
+	rs, diags, err := engine.LoadDir(dir, opts...)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "eventproc %s: %v\n", name, err)
 		return nil

@@ -45,7 +45,7 @@ func (p *provider) FindStructFieldNames(name string) ([]string, bool) {
 	if o, ok := p.objs[name]; ok {
 		out := make([]string, len(o.fields))
 		for i, f := range o.fields {
-			out[i] = f.name
+			out[i] = f.cel
 		}
 		return out, true
 	}
@@ -54,7 +54,7 @@ func (p *provider) FindStructFieldNames(name string) ([]string, bool) {
 
 func (p *provider) FindStructFieldType(name, field string) (*types.FieldType, bool) {
 	if o, ok := p.objs[name]; ok {
-		i, ok := o.byName[field]
+		i, ok := o.byCEL[field]
 		if !ok {
 			p.miss(o, field)
 			return nil, false
@@ -110,7 +110,7 @@ func (e *sizeEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 				case p == "@items" && f != nil && f.elem != nil:
 					f = f.elem
 				case o != nil:
-					i, ok := o.byName[p]
+					i, ok := o.byCEL[p]
 					if !ok {
 						f = nil
 						break

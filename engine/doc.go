@@ -35,6 +35,11 @@
 //
 // # Decoding
 //
+// The envelope says where the version is: a header field, a constant, or a member
+// inside the body, which a pre-scan of the body's bytes finds (skipping everything
+// else) before the body is decoded against that version's schema. A field's JSON name
+// may hold '-', which CEL reads as '_' (header.detail_type); items keep the JSON names.
+//
 // A message body is decoded straight into records of its version's schema: no
 // intermediate maps, strings sliced from the body when they need no unescaping, and
 // records taken from pools. The decoder is strict: invalid UTF-8, control characters

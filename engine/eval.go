@@ -161,6 +161,12 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 		v.Outcome, v.Err = Invalid, err
 		return
 	}
+	if start >= 0 && rs.env.versionPath != nil {
+		if err := s.bodyVersion(rs.env, body, start, end, v); err != nil {
+			v.Outcome, v.Err = Invalid, err
+			return
+		}
+	}
 	headerOK := !s.structural
 	ver := rs.lookupVersion(v)
 	if ver != nil && start >= 0 {
@@ -291,8 +297,13 @@ func (rs *Ruleset) identify(s *evalState, v *Verdict) {
 	if x := &hv[env.typeIdx]; x.k == kString {
 		v.EventType = x.s
 	}
-	if x := &hv[env.versionIdx]; x.k == kString {
-		v.Version = x.s
+	switch {
+	case env.version != "":
+		v.Version = env.version
+	case env.versionIdx >= 0:
+		if x := &hv[env.versionIdx]; x.k == kString {
+			v.Version = x.s
+		}
 	}
 	if x := &hv[env.idIdx]; x.k == kString {
 		v.EventID = x.s

@@ -72,6 +72,10 @@ func TestShippedFilesMatchFormatSchema(t *testing.T) {
 		"type: t\nversions: {v1: {fields: {a: {type: strng}}}}\n",
 		"type: t\nversions: {v1: {fields: {a: {type: string, requird: true}}}}\n",
 		"envelope: {type_field: a}\n",
+		"envelope: {type_field: a, version_field: b, version: c, id_field: d, body_field: e, fields: {}}\n",
+		"envelope: {type_field: a, id_field: d, body_field: e, fields: {}}\n",
+		"envelope: {type_field: a, version_field: e..v, id_field: d, body_field: e, fields: {}}\n",
+		"type: t\nversions: {v1: {fields: {1st: {type: string}}}}\n",
 		"cases: [{name: x}]\n",
 		"defaults: {retry: {max_attempts: 0}}\n",
 	} {

@@ -129,6 +129,9 @@ func (rs *Ruleset) genVersion(eventType, version string) (*version, error) {
 	if ver == nil {
 		return nil, fmt.Errorf("unknown version %q of event type %q", version, eventType)
 	}
+	if c := rs.env.version; c != "" && version != c {
+		return nil, fmt.Errorf("the envelope %s has the constant version %q: its messages cannot be of version %q", rs.env.name, c, version)
+	}
 	return ver, nil
 }
 
@@ -222,7 +225,7 @@ func (rs *Ruleset) examples(eventType, version string) map[string][]any {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, c := range x {
-				walk(path+"."+k, c)
+				walk(path+"."+celName(k), c)
 			}
 		case []any:
 			for _, c := range x {
@@ -238,14 +241,14 @@ func (rs *Ruleset) examples(eventType, version string) map[string][]any {
 				continue
 			}
 			doc, err := DecodeDocument(c.input)
-			if err != nil || doc[env.typeField] != eventType || doc[env.versionField] != version {
+			if err != nil || doc[env.typeField] != eventType || env.versionOf(doc) != version {
 				continue
 			}
 			for k, v := range doc {
 				if k == env.bodyField {
 					walk("body", v)
 				} else {
-					walk("header."+k, v)
+					walk("header."+celName(k), v)
 				}
 			}
 		}
@@ -260,15 +263,16 @@ func (g *generator) message(ver *version) map[string]any {
 		doc[k] = v
 	}
 	doc[env.typeField] = ver.typ.name
-	doc[env.versionField] = ver.name
-	doc[env.bodyField] = g.object(ver.body, "body")
+	body := g.object(ver.body, "body")
+	doc[env.bodyField] = body
+	env.setVersion(doc, ver.name)
 	return doc
 }
 
 func (g *generator) object(o *objSchema, path string) map[string]any {
 	m := map[string]any{}
 	for _, f := range o.fields {
-		p := path + "." + f.name
+		p := path + "." + f.cel
 		identity := readsUnder(g.ver.reads, p) || readsWithin(g.ver.reads, p)
 		if !f.required && !identity && g.r.Float64() >= g.optional {
 			continue
@@ -407,8 +411,10 @@ func (g *generator) corrupt(doc map[string]any, ver *version) (string, bool) {
 			}
 			body[f.name] = 12345
 		}
-	case 2: // an unknown version
-		doc[env.versionField] = "v999"
+	case 2: // an unknown version (a constant one cannot be: an unknown type then)
+		if !env.setVersion(doc, "v999") {
+			doc[env.typeField] = "unknown.type"
+		}
 	case 3: // a header field missing
 		for _, f := range env.header.fields {
 			if f.required && f.name != env.typeField && f.name != env.versionField && f.name != env.idField {
@@ -510,7 +516,7 @@ func (g *generator) uniqueString(f *fieldSchema, path, at string, n, x uint64) s
 	if fs.pattern != "" {
 		return g.uniquePattern(fs, at)
 	}
-	if path == "header."+g.rs.env.idField && (fs.maxLen == nil || *fs.maxLen >= 36) {
+	if path == "header."+celName(g.rs.env.idField) && (fs.maxLen == nil || *fs.maxLen >= 36) {
 		return uuidOf(x, g.r)
 	}
 	s := fmt.Sprintf("%s-%016x", strings.ReplaceAll(f.name, "_", "-"), x)

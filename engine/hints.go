@@ -65,7 +65,11 @@ func undefinedFieldHint(field string, misses []fieldMiss, used map[int]bool) str
 		used[i] = true
 		names := make([]string, len(m.obj.fields))
 		for j, f := range m.obj.fields {
-			names[j] = f.name
+			names[j] = f.cel
+			if f.cel != f.name && strings.HasPrefix(f.name, field+"-") {
+				// header.detail-type reads as header.detail minus type.
+				return fmt.Sprintf("; did you mean %q? (the field %s is %s in CEL: '-' is a minus)", f.cel, f.name, f.cel)
+			}
 		}
 		return didYouMean(field, names)
 	}
@@ -108,9 +112,9 @@ func undeclaredHint(env *cel.Env, objs map[string]*objSchema, parsed *cel.Ast, i
 	for _, v := range vars {
 		if o := objs[v.Type().TypeName()]; o != nil {
 			for _, f := range o.fields {
-				if _, taken := qualified[f.name]; !taken {
-					known = append(known, f.name)
-					qualified[f.name] = v.Name() + "." + f.name
+				if _, taken := qualified[f.cel]; !taken {
+					known = append(known, f.cel)
+					qualified[f.cel] = v.Name() + "." + f.cel
 				}
 			}
 		}
@@ -341,7 +345,7 @@ func (g *guards) optionalField(s celast.SelectExpr) *fieldSchema {
 	if o == nil {
 		return nil
 	}
-	i, ok := o.byName[s.FieldName()]
+	i, ok := o.byCEL[s.FieldName()]
 	if !ok {
 		return nil
 	}

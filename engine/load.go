@@ -35,7 +35,9 @@ type envelope struct {
 	name                                        string
 	header                                      *objSchema
 	typeField, versionField, idField, bodyField string
-	typeIdx, versionIdx, idIdx                  int
+	typeIdx, versionIdx, idIdx                  int      // versionIdx is -1 when the version is not a header field
+	versionPath                                 []string // the body members that lead to the version
+	version                                     string   // the constant version
 	vars                                        []*variable
 	rules                                       []*rule
 }
@@ -100,9 +102,12 @@ type Table struct {
 }
 
 // EnvelopeInfo names the header fields that carry the event's type, version and id, and
-// the top-level key that holds the body.
+// the top-level key that holds the body. VersionField is as the envelope writes it: a
+// header field, or a path into the body ("detail.schema_version"); it is empty when the
+// envelope declares a constant Version instead.
 type EnvelopeInfo struct {
 	TypeField, VersionField, IDField, BodyField string
+	Version                                     string
 	HeaderFields                                []string
 }
 
@@ -406,11 +411,12 @@ func (b *builder) buildDefaults() {
 // that carry the type, version and id, and the body's key.
 func (b *builder) buildEnvelope() {
 	e := b.l.envelope
-	env := &envelope{name: e.name, typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField}
+	env := &envelope{name: e.name, typeField: e.typeField, versionField: e.versionField, idField: e.idField, bodyField: e.bodyField,
+		versionIdx: -1, versionPath: e.versionPath, version: e.version}
 	env.header = newObjSchema("envelope.header", e.fields, "header", b.objs, &b.l.diags)
 	for k, name := range map[string]string{"type_field": e.typeField, "version_field": e.versionField, "id_field": e.idField} {
-		if name == "" {
-			continue
+		if name == "" || k == "version_field" && (e.versionPath != nil || e.version != "" || strings.Contains(name, ".")) {
+			continue // a constant, or a path into the body (or a broken one, reported)
 		}
 		i, ok := env.header.byName[name]
 		if !ok {
@@ -473,6 +479,7 @@ func (b *builder) buildTypes() {
 			l.resolveExtends(ts, v, b.siblings[ts.name], map[*versionSpec]bool{})
 			ver := &version{typ: et, name: v.name}
 			ver.body = newObjSchema(ts.name+"/"+v.name+":body", v.fields, "body", b.objs, &l.diags)
+			b.checkBodyVersion(ver.body)
 			et.versions[v.name] = ver
 			et.order = append(et.order, v.name)
 			b.todo = append(b.todo, pendingVersion{v, ver, ts})
@@ -490,6 +497,51 @@ func (b *builder) buildTypes() {
 	}
 	sort.Strings(rs.typeNames)
 	l.checkHasTypes()
+	b.checkConstVersion()
+}
+
+// checkConstVersion warns about the types that declare no version named like the
+// envelope's constant version: every event of theirs would be rejected.
+func (b *builder) checkConstVersion() {
+	env, e := b.rs.env, b.l.envelope
+	if env.version == "" {
+		return
+	}
+	var missing []string
+	for _, name := range b.rs.typeNames {
+		if b.rs.types[name].versions[env.version] == nil {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		e.file.warnf(e.at["version"], "unknown-version", "the envelope's version is always %q, and no version of that name is declared by %s: all their events are rejected (unknown_version)", env.version, strings.Join(missing, ", "))
+	}
+}
+
+// checkBodyVersion reports a body schema that declares the envelope's body version
+// path as something the version cannot be: the version is read as a string before the
+// body is decoded, so that field must be a string (and the objects on the way objects).
+// A body that does not declare it is fine: rules then do not see it.
+func (b *builder) checkBodyVersion(body *objSchema) {
+	env := b.rs.env
+	o := body
+	for i, m := range env.versionPath {
+		idx, ok := o.byName[m]
+		if !ok {
+			return
+		}
+		f := o.fields[idx]
+		last := i == len(env.versionPath)-1
+		switch {
+		case !typeKnown(f.typ):
+			return // reported
+		case last && f.typ != typeString, !last && f.typ != typeObject:
+			want := map[bool]string{true: "a string", false: "an object"}[last]
+			f.spec.file.errorf(f.spec.where("type"), "constraint-type", "%s is on the envelope's version path (version_field %s): it must be %s, not %s", f.path, env.versionField, want, f.typ)
+			return
+		}
+		o = f.obj
+	}
 }
 
 // buildBase makes the CEL environment over every schema, checks the short-hand
@@ -1001,7 +1053,7 @@ func fieldDeclared(p string, header, body *objSchema) bool {
 	for i, part := range parts[1:] {
 		list := strings.HasSuffix(part, "[]")
 		part = strings.TrimSuffix(part, "[]")
-		idx, ok := o.byName[part]
+		idx, ok := o.byCEL[part]
 		if !ok {
 			return false
 		}
@@ -1127,7 +1179,7 @@ func (rs *Ruleset) Tables() []Table { return append([]Table(nil), rs.tables...) 
 // Envelope describes the envelope.
 func (rs *Ruleset) Envelope() EnvelopeInfo {
 	e := rs.env
-	info := EnvelopeInfo{TypeField: e.typeField, VersionField: e.versionField, IDField: e.idField, BodyField: e.bodyField}
+	info := EnvelopeInfo{TypeField: e.typeField, VersionField: e.versionField, IDField: e.idField, BodyField: e.bodyField, Version: e.version}
 	for _, f := range e.header.fields {
 		info.HeaderFields = append(info.HeaderFields, f.name)
 	}

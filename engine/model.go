@@ -26,9 +26,10 @@ var fieldKeys = []string{"type", "required", "description", "enum", "pattern", "
 
 // fieldSpec is one declared field (or a list's item declaration, with an empty name).
 type fieldSpec struct {
-	name        string
-	badType     bool // an unknown type was written (and reported)
+	name        string // the JSON member name (in CEL: celName(name))
+	badType     bool   // an unknown type was written (and reported)
 	file        *srcFile
+	key         *yaml.Node            // the field's name node (nil for a list's items)
 	node        *yaml.Node            // the field's value node
 	at          map[string]*yaml.Node // value node of each key that was written
 	typ         string
@@ -130,10 +131,15 @@ type envelopeSpec struct {
 	nameNode                                    *yaml.Node
 	isDefault                                   bool
 	typeField, versionField, idField, bodyField string
-	at                                          map[string]*yaml.Node
-	fields                                      []*fieldSpec
-	variables                                   []exprSpec
-	rules                                       []*ruleSpec
+	// Where the version comes from: versionField names a header field, or (with a dot)
+	// a path into the body whose members after the body field are versionPath; or
+	// version is a constant. Exactly one is set when the envelope parsed.
+	versionPath []string
+	version     string
+	at          map[string]*yaml.Node
+	fields      []*fieldSpec
+	variables   []exprSpec
+	rules       []*ruleSpec
 }
 
 type defaultsSpec struct {

@@ -134,19 +134,33 @@ func anchoredText(n *yaml.Node) (string, bool) {
 	return "", false
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// fieldNameRE: the JSON member names a field may have, those that celName makes
+	// CEL identifiers.
+	fieldNameRE = regexp.MustCompile(`^[A-Za-z_-][A-Za-z0-9_-]*$`)
+)
 
-// parseFields reads a mapping of field name → declaration.
+// parseFields reads a mapping of field name → declaration. A name is the JSON member
+// name as sent; CEL reaches it as celName(name), so two names that CEL would read as
+// one are reported.
 func (f *srcFile) parseFields(n *yaml.Node, what string, partial bool) []*fieldSpec {
 	var out []*fieldSpec
+	seen := map[string]*yaml.Node{}
 	for _, kv := range f.entries(n, what) {
-		if !identRE.MatchString(kv.key) {
-			f.errorf(kv.k, "invalid-name", "field name %q must be an identifier (letters, digits, _; not starting with a digit)", kv.key)
+		if !fieldNameRE.MatchString(kv.key) {
+			f.errorf(kv.k, "invalid-name", "field name %q cannot be read in CEL: use letters, digits, _ and - (read as _), not starting with a digit", kv.key)
 			continue
 		}
+		cn := celName(kv.key)
+		if prev, clash := seen[cn]; clash {
+			f.errorf(kv.k, "invalid-name", "field name %q is %s in CEL, like %q at %s: rename one", kv.key, cn, prev.Value, f.pos(prev))
+			continue
+		}
+		seen[cn] = kv.k
 		fs := f.parseField(kv.v, what+"."+kv.key, partial)
 		if fs != nil {
-			fs.name = kv.key
+			fs.name, fs.key = kv.key, kv.k
 			out = append(out, fs)
 		}
 	}
@@ -469,11 +483,11 @@ func (l *loader) parseTopLevel(f *srcFile, root *yaml.Node) {
 	}
 }
 
-var envelopeKeys = []string{"name", "default", "type_field", "version_field", "id_field", "body_field", "fields", "variables", "rules", "description"}
+var envelopeKeys = []string{"name", "default", "type_field", "version_field", "version", "id_field", "body_field", "fields", "variables", "rules", "description"}
 
 func (l *loader) parseEnvelope(f *srcFile, kv keyval) {
 	n := kv.v
-	m := f.mapping(n, "envelope", envelopeKeys, []string{"type_field", "version_field", "id_field", "body_field", "fields"})
+	m := f.mapping(n, "envelope", envelopeKeys, []string{"type_field", "id_field", "body_field", "fields"})
 	e := &envelopeSpec{file: f, node: n, at: map[string]*yaml.Node{}, name: "default", nameNode: kv.k}
 	if nk, ok := m["name"]; ok && nk.valid {
 		if s, ok := f.str(nk.v, "envelope.name"); ok {
@@ -506,6 +520,7 @@ func (l *loader) parseEnvelope(f *srcFile, kv keyval) {
 			}
 		}
 	}
+	f.parseVersionSource(e, n, m)
 	if kv, ok := m["fields"]; ok && kv.valid {
 		e.fields = f.parseFields(kv.v, "envelope.fields", false)
 	}
@@ -515,6 +530,47 @@ func (l *loader) parseEnvelope(f *srcFile, kv keyval) {
 	if kv, ok := m["rules"]; ok && kv.valid {
 		e.rules = f.parseRules(kv.v, "envelope.rules")
 	}
+}
+
+// parseVersionSource reads where the envelope's version comes from: exactly one of
+// version_field (a header field, or a path into the body: BODY.member[.member…]) and
+// version (a constant). A path's first segment must be the body field; it is checked
+// here when body_field is known.
+func (f *srcFile) parseVersionSource(e *envelopeSpec, n *yaml.Node, m map[string]keyval) {
+	vf, hasField := m["version_field"]
+	vc, hasConst := m["version"]
+	switch {
+	case hasField && hasConst:
+		f.errorf(vc.k, "conflicting-keys", "envelope has both version_field and version; keep one (a field that carries the version, or the constant every message has)")
+		return
+	case !hasField && !hasConst:
+		f.errorf(n, "missing-key", "envelope is missing required key %q (or a constant version)", "version_field")
+		return
+	case hasConst && vc.valid:
+		if s, ok := f.str(vc.v, "envelope.version"); ok {
+			if s == "" {
+				f.errorf(vc.v, "invalid-value", "envelope.version must not be empty")
+				return
+			}
+			e.version, e.at["version"] = s, vc.v
+		}
+		return
+	}
+	if !vf.valid || !strings.Contains(e.versionField, ".") {
+		return
+	}
+	segs := strings.Split(e.versionField, ".")
+	for i, s := range segs {
+		if s == "" {
+			f.errorf(vf.v, "invalid-value", "envelope.version_field %q has an empty segment (%d): write BODY_FIELD.member, e.g. detail.schema_version", e.versionField, i+1)
+			return
+		}
+	}
+	if e.bodyField != "" && segs[0] != e.bodyField {
+		f.errorf(vf.v, "invalid-value", "envelope.version_field %q is a path, whose first segment must be the body field %q, not %q (a header field is named without dots)", e.versionField, e.bodyField, segs[0])
+		return
+	}
+	e.versionPath = segs[1:]
 }
 
 func (l *loader) parseDefaults(f *srcFile, kv keyval) {

@@ -71,7 +71,7 @@ func (r *record) Get(index ref.Val) ref.Val {
 	if !ok {
 		return types.ValOrErr(index, "no such overload")
 	}
-	i, ok := r.schema.byName[string(name)]
+	i, ok := r.schema.index(string(name))
 	if !ok || !r.vals[i].present() {
 		return types.NewErr("no such key: %s", string(name))
 	}
@@ -84,8 +84,18 @@ func (r *record) IsSet(field ref.Val) ref.Val {
 	if !ok {
 		return types.ValOrErr(field, "no such overload")
 	}
-	i, ok := r.schema.byName[string(name)]
+	i, ok := r.schema.index(string(name))
 	return types.Bool(ok && r.vals[i].present())
+}
+
+// index finds a field by its CEL name (dyn(header).detail_type) or its JSON name
+// (dyn(header)["detail-type"]).
+func (o *objSchema) index(name string) (int, bool) {
+	if i, ok := o.byCEL[name]; ok {
+		return i, true
+	}
+	i, ok := o.byName[name]
+	return i, ok
 }
 
 func (r *record) ConvertToNative(t reflect.Type) (any, error) {
@@ -180,7 +190,8 @@ func (v *value) celValue() ref.Val {
 type objSchema struct {
 	name    string // CEL type name
 	fields  []*fieldSchema
-	byName  map[string]int
+	byName  map[string]int // JSON member name → index
+	byCEL   map[string]int // CEL name → index
 	celType *types.Type
 	pool    sync.Pool
 }
@@ -215,8 +226,9 @@ func (v *value) release() {
 // fieldSchema is one field of an objSchema (or the item declaration of a list).
 type fieldSchema struct {
 	spec     *fieldSpec
-	name     string
-	path     string // "body.total", "body.items[]"
+	name     string // the JSON member name
+	cel      string // the name in CEL and in paths: celName(name)
+	path     string // "body.total", "body.items[]", in CEL names
 	typ      string
 	required bool
 	obj      *objSchema   // object
@@ -246,7 +258,7 @@ type check struct {
 // newFieldSchema compiles a declaration; named objects get CEL type names under
 // prefix. Problems with constraints are reported through diag.
 func newFieldSchema(fs *fieldSpec, path, typeName string, reg map[string]*objSchema, diags *Diagnostics) *fieldSchema {
-	f := &fieldSchema{spec: fs, name: fs.name, path: path, typ: fs.typ, required: fs.required}
+	f := &fieldSchema{spec: fs, name: fs.name, cel: celName(fs.name), path: path, typ: fs.typ, required: fs.required}
 	f.ruleRequired, f.ruleType = path+".required", path+".type"
 	switch fs.typ {
 	case typeString:
@@ -351,13 +363,22 @@ func defaultValue(f *fieldSchema, diags *Diagnostics) *value {
 }
 
 func newObjSchema(name string, specs []*fieldSpec, path string, reg map[string]*objSchema, diags *Diagnostics) *objSchema {
-	o := &objSchema{name: name, byName: map[string]int{}}
+	o := &objSchema{name: name, byName: map[string]int{}, byCEL: map[string]int{}}
 	o.celType = types.NewObjectType(name)
 	reg[name] = o
 	for _, fs := range specs {
-		f := newFieldSchema(fs, path+"."+fs.name, name+"."+fs.name, reg, diags)
+		cn := celName(fs.name)
+		if i, clash := o.byCEL[cn]; clash {
+			// Two names CEL reads as one, brought together by extends (one file's are
+			// checked as it is parsed).
+			prev := o.fields[i].spec
+			fs.file.errorf(fs.key, "invalid-name", "field name %q is %s in CEL, like %q at %s: rename one", fs.name, cn, prev.name, prev.file.pos(prev.key))
+			continue
+		}
+		f := newFieldSchema(fs, path+"."+cn, name+"."+cn, reg, diags)
 		idx := len(o.fields)
 		o.byName[fs.name] = idx
+		o.byCEL[cn] = idx
 		o.fields = append(o.fields, f)
 		f.ft = &types.FieldType{
 			Type: f.celType,
@@ -368,11 +389,11 @@ func newObjSchema(name string, specs []*fieldSpec, path string, reg map[string]*
 			GetFrom: func(target any) (any, error) {
 				r, ok := target.(*record)
 				if !ok {
-					return nil, fmt.Errorf("no such field '%s'", f.name)
+					return nil, fmt.Errorf("no such field '%s'", f.cel)
 				}
 				v := &r.vals[idx]
 				if !v.present() {
-					return nil, fmt.Errorf("no such key: %s (%s)", f.name, guardAdvice(f.path))
+					return nil, fmt.Errorf("no such key: %s (%s)", f.cel, guardAdvice(f.path))
 				}
 				return v.celValue(), nil
 			},

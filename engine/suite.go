@@ -322,7 +322,7 @@ func (l *loader) checkCases(rs *Ruleset, s *suiteSpec) {
 			continue // raw
 		}
 		typ, _ := top.vals[rs.env.typeField].(string)
-		ver, _ := top.vals[rs.env.versionField].(string)
+		ver := rs.env.versionOf(top)
 		var body *objSchema
 		if t := rs.types[typ]; t == nil {
 			if typ != "" && c.expect.errCode != "unknown_type" && !l.typeFileUnparsed() {
@@ -396,6 +396,9 @@ func (l *loader) nearestType(name string) string {
 func (l *loader) checkEdit(f *srcFile, c *caseSpec, e *caseEdit, env *envelope, body *objSchema) {
 	parts := strings.Split(e.path, ".")
 	o, rest, where := env.header, parts, "the header"
+	if env.versionPath != nil && e.path == env.versionField {
+		return // the envelope declares it, whether the body's schema does or not
+	}
 	if parts[0] == env.bodyField {
 		if body == nil || len(parts) == 1 {
 			return // the body itself, or a body of an undeclared type or version

@@ -28,8 +28,8 @@ func shipped(t testing.TB) *Ruleset {
 func TestShippedSuites(t *testing.T) {
 	rs := shipped(t)
 	names := rs.EnvelopeNames()
-	if len(names) != 2 || names[0] != "predecessor" {
-		t.Fatalf("envelopes %v, want predecessor (the default) and cloudevents", names)
+	if strings.Join(names, ",") != "predecessor,cloudevents,eventbridge" {
+		t.Fatalf("envelopes %v, want predecessor (the default), cloudevents and eventbridge", names)
 	}
 	total := 0
 	for _, name := range names {

@@ -56,7 +56,7 @@ type Persist struct {
 type Verdict struct {
 	Outcome   Outcome
 	EventType string // from the envelope's type field, when it could be read
-	Version   string // from the envelope's version field, when it could be read
+	Version   string // from where the envelope reads it (a header field, a body member, its constant), when it could be read
 	EventID   string // from the envelope's id field, when it could be read
 
 	// Violations lists the failed error-severity rules (Outcome Invalid); Warnings lists
