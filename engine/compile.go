@@ -98,14 +98,17 @@ func baseEnv(objs map[string]*objSchema) (*cel.Env, error) {
 }
 
 // sizeEstimator bounds the sizes of declared strings and lists by their max_length,
-// and of everything else by the message size limit (SQS's 1 MiB, limits.MessageBytes;
-// half of it for a list).
+// message's attribute maps by limits.MessageAttributes, and everything else by the
+// message size limit (SQS's 1 MiB, limits.MessageBytes; half of it for a list).
 type sizeEstimator struct {
 	roots map[string]*objSchema // "header", "body"
 }
 
 func (e *sizeEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	path := n.Path()
+	if len(path) == 2 && path[0] == "message" && (path[1] == "attributes" || path[1] == "sns_attributes") {
+		return &checker.SizeEstimate{Min: 0, Max: limits.MessageAttributes}
+	}
 	if len(path) >= 2 {
 		if o := e.roots[path[0]]; o != nil {
 			var f *fieldSchema
