@@ -162,3 +162,13 @@ func TestMessageAttributeNames(t *testing.T) {
 		})
 	}
 }
+
+// TestMessageZeroValues: without metadata every field of message is present with its
+// zero value, also through dyn.
+func TestMessageZeroValues(t *testing.T) {
+	rs := ruleset(t, map[string]string{"t.yaml": "type: t\nversions:\n  v1:\n    fields: {s: {type: string}}\n    rules:\n      - id: r\n        expr: 'has(message.id) && has(message.attributes) && !has(message.attributes.x) && dyn(message).group_id == \"\" && message.attributes.size() == 0 && message.sns_attributes.size() == 0 && string(message.sent_at) == \"1970-01-01T00:00:00Z\" && message.sns_timestamp == timestamp(0) && message.receive_count == 0 && message.transport == \"raw\"'\n"})
+	v := rs.Evaluate(context.Background(), `{"event_id":"e","event_type":"t","schema_version":"v1","tenant_id":"a","body":{}}`)
+	if v.Outcome != Valid {
+		t.Fatalf("%s: %s", v.Outcome, v.Reason())
+	}
+}

@@ -428,13 +428,17 @@ func (l *loader) checkEdit(f *srcFile, c *caseSpec, e *caseEdit, env *envelope, 
 	}
 }
 
-// Test runs every test suite and returns one result per case, in file order.
-func (rs *Ruleset) Test(ctx context.Context) []TestResult {
+// Test runs every test suite and returns one result per case, in file order. opts
+// apply to every case: WithTransport sets the transport of the cases that name none
+// (auto by default), as --transport does for eventproc test.
+func (rs *Ruleset) Test(ctx context.Context, opts ...EvalOption) []TestResult {
+	def := mergeOptions(opts).transport
 	var out []TestResult
 	for _, s := range rs.suites {
 		for _, c := range s.cases {
 			r := TestResult{Pos: Pos{File: s.file, Line: c.node.Line, Col: c.node.Column}, Case: c.name}
-			v := rs.Evaluate(ctx, c.input, c.evalOptions()...)
+			input, copts := c.delivery(def)
+			v := rs.Evaluate(ctx, input, append(append([]EvalOption(nil), opts...), copts...)...)
 			r.Message = c.expect.compare(v)
 			r.Passed = r.Message == ""
 			out = append(out, r)

@@ -16,9 +16,7 @@ import (
 var caseMessageKeys = []string{"id", "attributes", "sent_at", "receive_count", "group_id", "sequence_number",
 	"deduplication_id", "topic_arn", "sns_message_id", "sns_attributes", "sns_subject", "sns_timestamp"}
 
-// caseDelivery reads a case's message and transport. A case built from event or base
-// with transport sns is delivered wrapped: its input becomes an SNS notification of the
-// built message, carrying the SNS fields of its message mapping.
+// caseDelivery reads a case's message and transport.
 func (f *srcFile) caseDelivery(c *caseSpec, cm map[string]keyval, w string) bool {
 	ok := true
 	if kv, has := cm["message"]; has && kv.valid {
@@ -34,9 +32,6 @@ func (f *srcFile) caseDelivery(c *caseSpec, cm map[string]keyval, w string) bool
 			return false
 		}
 		c.transport = Transport(s)
-	}
-	if ok && c.transport == TransportSNS && c.doc != nil {
-		c.input = wrapSNS(c.input, c.msg)
 	}
 	return ok
 }
@@ -108,13 +103,22 @@ func (f *srcFile) timestamp(n *yaml.Node, what string) (time.Time, bool) {
 	return t, true
 }
 
-// evalOptions are the options a case is evaluated with.
-func (c *caseSpec) evalOptions() []EvalOption {
-	opts := []EvalOption{WithTransport(c.transport)}
+// delivery is a case's input and options under its transport, else def: a case built
+// from event or base read under sns is delivered wrapped in an SNS notification of the
+// built message, with the SNS fields of its message mapping.
+func (c *caseSpec) delivery(def Transport) (string, []EvalOption) {
+	t := c.transport
+	if t == "" {
+		t = def
+	}
+	opts := []EvalOption{WithTransport(t)}
 	if c.msg != nil {
 		opts = append(opts, WithMessage(c.msg))
 	}
-	return opts
+	if t == TransportSNS && c.doc != nil {
+		return wrapSNS(c.input, c.msg), opts
+	}
+	return c.input, opts
 }
 
 // testTopicARN is the topic of a suite's wrapped case whose message names none.
