@@ -1,8 +1,9 @@
 package engine
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,7 +58,9 @@ func unwrap(body string, t Transport) (string, *snsNotification, error) {
 
 // parseSNS reads an SNS notification. With strict false (auto), a body that is not
 // recognisably one (a JSON object with "Type": "Notification" and a string TopicArn)
-// gives nil and no error; with strict true (sns), it is an error that says why.
+// gives nil and no error; with strict true (sns), it is an error that says why. It
+// reads with the engine's own strict JSON reader (no case folding, no duplicate
+// members).
 func parseSNS(body string, strict bool) (*snsNotification, error) {
 	if err := checkMessage(body); err != nil {
 		if !strict {
@@ -65,18 +68,15 @@ func parseSNS(body string, strict bool) (*snsNotification, error) {
 		}
 		return nil, err
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(body), &top); err != nil || top == nil {
+	top, err := jsonMembers(body)
+	if err != nil {
 		if !strict {
 			return nil, nil
 		}
-		if err == nil || json.Valid([]byte(body)) {
-			return nil, snsErr("not a JSON object, but %s", jsonKind(json.RawMessage(strings.TrimSpace(body))))
-		}
-		return nil, snsErr("not JSON (%v)", err)
+		return nil, err
 	}
-	typ, typErr := snsString(top, "Type", true)
-	arn, arnErr := snsString(top, "TopicArn", true)
+	typ, typErr := top.str("Type", true)
+	arn, arnErr := top.str("TopicArn", true)
 	if !strict && (typErr != nil || arnErr != nil || typ != "Notification") {
 		return nil, nil
 	}
@@ -96,18 +96,18 @@ func parseSNS(body string, strict bool) (*snsNotification, error) {
 }
 
 // read reads a notification's members other than Type and TopicArn.
-func (n *snsNotification) read(top map[string]json.RawMessage) error {
+func (n *snsNotification) read(top jsonObject) error {
 	var err error
-	if n.message, err = snsString(top, "Message", true); err != nil {
+	if n.message, err = top.str("Message", true); err != nil {
 		return err
 	}
-	if n.messageID, err = snsString(top, "MessageId", false); err != nil {
+	if n.messageID, err = top.str("MessageId", false); err != nil {
 		return err
 	}
-	if n.subject, err = snsString(top, "Subject", false); err != nil {
+	if n.subject, err = top.str("Subject", false); err != nil {
 		return err
 	}
-	ts, err := snsString(top, "Timestamp", false)
+	ts, err := top.str("Timestamp", false)
 	if err != nil {
 		return err
 	}
@@ -116,51 +116,129 @@ func (n *snsNotification) read(top map[string]json.RawMessage) error {
 			return snsErr("Timestamp %q is not an RFC 3339 time", ts)
 		}
 	}
-	n.attrs, err = snsAttributes(top["MessageAttributes"])
+	n.attrs, err = snsAttributes(top.get("MessageAttributes"))
 	return err
 }
 
-// snsString reads the string member name of a notification; an absent or null one is
-// "" (an error when required), any other JSON value an error.
-func snsString(top map[string]json.RawMessage, name string, required bool) (string, error) {
-	raw, ok := top[name]
-	if !ok || string(raw) == "null" {
+// jsonMember is one member of a JSON object: its string value (unescaped) when it is a
+// string, else the text of its value.
+type jsonMember struct {
+	key  string
+	text string // the value's JSON text (a string's without quotes, unescaped)
+	kind byte   // the value's first byte: '"', '{', '[', 't', 'f', 'n', or a number's
+}
+
+// jsonObject is an object's members, in order.
+type jsonObject []jsonMember
+
+func (o jsonObject) get(key string) *jsonMember {
+	for i := range o {
+		if o[i].key == key {
+			return &o[i]
+		}
+	}
+	return nil
+}
+
+// str reads the string member key; an absent or null one is "" (an error when
+// required), any other JSON value an error.
+func (o jsonObject) str(key string, required bool) (string, error) {
+	m := o.get(key)
+	switch {
+	case m == nil || m.kind == 'n':
 		if required {
-			return "", snsErr("%s is missing", name)
+			return "", snsErr("%s is missing", key)
 		}
 		return "", nil
+	case m.kind != '"':
+		return "", snsErr("%s is %s, not a string", key, jsonKind(m.kind))
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", snsErr("%s is %s, not a string", name, jsonKind(raw))
+	return m.text, nil
+}
+
+// jsonMembers reads src, which must be exactly one JSON object, into its members.
+func jsonMembers(src string) (jsonObject, error) {
+	d := decoder{src: src}
+	d.ws()
+	if first := d.peek(); first != '{' {
+		err := d.skip()
+		if d.ws(); err == nil && d.i != len(src) {
+			err = d.fail("data after the JSON value")
+		}
+		if err == nil {
+			return nil, snsErr("not a JSON object, but %s", jsonKind(first))
+		}
+		return nil, notJSON(err)
 	}
-	return s, nil
+	out := make(jsonObject, 0, 12) // a notification has 11 members
+	err := d.members(func(key string) error {
+		if out.get(key) != nil {
+			return d.fail("duplicate key " + strconv.Quote(key))
+		}
+		m := jsonMember{key: key, kind: d.peek()}
+		start := d.i
+		if m.kind == '"' {
+			s, err := d.str()
+			m.text = s
+			if err != nil {
+				return err
+			}
+		} else if err := d.skip(); err != nil {
+			return err
+		}
+		if m.kind != '"' {
+			m.text = src[start:d.i]
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err == nil {
+		if d.ws(); d.i != len(src) {
+			err = d.fail("data after the JSON object")
+		}
+	}
+	if err != nil {
+		return nil, notJSON(err)
+	}
+	return out, nil
+}
+
+// notJSON is the error for a body the JSON reader refused (err).
+func notJSON(err error) error {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return snsErr("not JSON (%s at byte %d)", de.Reason, de.Offset)
+	}
+	return snsErr("not JSON (%v)", err)
 }
 
 // snsAttributes reads MessageAttributes: {name: {"Type": …, "Value": …}}. Every value is
 // kept as the text SNS sends (a Binary one is base64).
-func snsAttributes(raw json.RawMessage) (map[string]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+func snsAttributes(m *jsonMember) (map[string]string, error) {
+	if m == nil || m.kind == 'n' {
 		return nil, nil
 	}
-	var attrs map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &attrs); err != nil {
-		return nil, snsErr("MessageAttributes is %s, not an object", jsonKind(raw))
+	if m.kind != '{' {
+		return nil, snsErr("MessageAttributes is %s, not an object", jsonKind(m.kind))
 	}
-	if len(attrs) == 0 {
-		return nil, nil
+	attrs, err := jsonMembers(m.text)
+	if err != nil || len(attrs) == 0 {
+		return nil, err
 	}
 	out := make(map[string]string, len(attrs))
-	for name, a := range attrs {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(a, &fields); err != nil || fields == nil {
-			return nil, snsErr("MessageAttributes.%s is %s, not an object with Type and Value", name, jsonKind(a))
+	for _, a := range attrs {
+		if a.kind != '{' {
+			return nil, snsErr("MessageAttributes.%s is %s, not an object with Type and Value", a.key, jsonKind(a.kind))
 		}
-		v, err := snsString(fields, "Value", true)
+		fields, err := jsonMembers(a.text)
 		if err != nil {
-			return nil, snsErr("MessageAttributes.%s: %s", name, strings.TrimPrefix(err.Error(), "sns notification: "))
+			return nil, err
 		}
-		out[name] = v
+		v, err := fields.str("Value", true)
+		if err != nil {
+			return nil, snsErr("MessageAttributes.%s: %s", a.key, strings.TrimPrefix(err.Error(), "sns notification: "))
+		}
+		out[a.key] = v
 	}
 	return out, nil
 }
@@ -169,12 +247,10 @@ func snsErr(format string, args ...any) *TransportError {
 	return &TransportError{Transport: TransportSNS, Reason: "sns notification: " + fmt.Sprintf(format, args...)}
 }
 
-// jsonKind names the kind of a JSON value, for messages: "a number", "an object", ….
-func jsonKind(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "empty"
-	}
-	switch raw[0] {
+// jsonKind names the kind of a JSON value by its first byte, for messages: "a
+// number", "an object", ….
+func jsonKind(first byte) string {
+	switch first {
 	case '{':
 		return "an object"
 	case '[':
