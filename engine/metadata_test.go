@@ -172,3 +172,37 @@ func TestMessageZeroValues(t *testing.T) {
 		t.Fatalf("%s: %s", v.Outcome, v.Reason())
 	}
 }
+
+// TestMessageInEnvelopeRules: the envelope's rules and variables see message too.
+func TestMessageInEnvelopeRules(t *testing.T) {
+	rs := ruleset(t, map[string]string{
+		"t.yaml":        "type: t\nversions:\n  v1:\n    fields: {s: {type: string}}\n",
+		"envelope.yaml": baseFiles["envelope.yaml"] + "  variables:\n    denied: '\"deny\" in message.attributes'\n  rules:\n    - id: not-denied\n      expr: '!denied'\n",
+	})
+	ev := `{"event_id":"e","event_type":"t","schema_version":"v1","tenant_id":"a","body":{}}`
+	if v := rs.Evaluate(context.Background(), ev); v.Outcome != Valid {
+		t.Errorf("without metadata: %s: %s", v.Outcome, v.Reason())
+	}
+	v := rs.Evaluate(context.Background(), ev, WithMessage(&Message{Attributes: map[string]string{"deny": "1"}}))
+	if v.Outcome != Invalid || len(v.Violations) != 1 || v.Violations[0].Rule != "not-denied" {
+		t.Errorf("denied: %s %v", v.Outcome, v.Violations)
+	}
+	if got := rs.MessageAttributeNames(); !slices.Equal(got, []string{"deny"}) {
+		t.Errorf("MessageAttributeNames %q, want [deny]", got)
+	}
+}
+
+// TestMessageUnreadCostsNothing: when no rule reads message, giving Evaluate metadata
+// costs only the verdict's copy of it (one allocation), and a raw body read under auto
+// costs what it did before transports (the shipped rules: BenchmarkEvaluateOrderV1).
+func TestMessageUnreadCostsNothing(t *testing.T) {
+	rs := shipped(t)
+	ctx := context.Background()
+	m := &Message{ID: "m", Attributes: map[string]string{"a": "b"}, GroupID: "g"}
+	bare := testing.AllocsPerRun(200, func() { rs.Evaluate(ctx, benchOrder) })
+	with := testing.AllocsPerRun(200, func() { rs.Evaluate(ctx, benchOrder, WithMessage(m)) })
+	raw := testing.AllocsPerRun(200, func() { rs.Evaluate(ctx, benchOrder, WithTransport(TransportRaw)) })
+	if with-bare > 1.5 || bare-raw > 0.5 {
+		t.Errorf("allocations: %v bare (auto), %v raw, %v with metadata; want auto = raw and at most one more with metadata", bare, raw, with)
+	}
+}
