@@ -22,9 +22,11 @@ type snsNotification struct {
 	attrs     map[string]string // MessageAttributes: name → Value (Binary ones base64, as sent)
 }
 
-// snsMarker is a member every SNS notification has, for auto's cheap first look: a body
-// without it is raw, and is not parsed twice.
-const snsMarker = `"TopicArn"`
+// snsMarker is the name of a member every SNS notification has, for auto's cheap first
+// look: a body without it is raw, and is not parsed twice. Without its quotes, the scan
+// skips from one rare 'T' to the next instead of stopping at every '"' of a JSON body
+// (BenchmarkUnwrapRaw: about 40 ns for a 330-byte event, against 500 ns quoted).
+const snsMarker = "TopicArn"
 
 // unwrap returns the event body to judge under transport t, and the notification it
 // came in (nil for a raw body). A body that is not a well-formed notification under

@@ -258,3 +258,13 @@ func BenchmarkEvaluateOrderV1SNS(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUnwrapRaw is what auto adds to a raw body's evaluation: the scan that finds
+// it is not a notification.
+func BenchmarkUnwrapRaw(b *testing.B) {
+	for b.Loop() {
+		if _, n, err := unwrap(benchOrder, TransportAuto); n != nil || err != nil {
+			b.Fatal("raw body unwrapped")
+		}
+	}
+}
