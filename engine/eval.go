@@ -158,6 +158,7 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption
 // v.Message (a copy of the given metadata, with what the transport read) and the
 // variable message.
 func (rs *Ruleset) read(body string, o evalOptions, s *evalState, v *Verdict) (string, error) {
+	s.msg = messageVal{m: &zeroMessage, transport: string(TransportRaw)}
 	if o.msg != nil {
 		m := *o.msg
 		v.Message = &m
@@ -166,7 +167,6 @@ func (rs *Ruleset) read(body string, o evalOptions, s *evalState, v *Verdict) (s
 	if err != nil {
 		return "", err
 	}
-	s.msg = messageVal{m: &zeroMessage, transport: string(TransportRaw)}
 	switch {
 	case n != nil:
 		if v.Message == nil {
