@@ -100,8 +100,8 @@ func TestDiffTransport(t *testing.T) {
 	}
 }
 
-// TestTestTransport: test --transport sns delivers the cases built from event or base
-// wrapped in an SNS notification; a case's own transport wins.
+// TestTestTransport: test --transport sns delivers the cases that name no transport,
+// built or raw, wrapped in an SNS notification; a case's own transport wins.
 func TestTestTransport(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
@@ -115,16 +115,19 @@ cases:
   - name: always raw
     transport: raw
     expect: {violations: [{rule: via-sns}]}
+  - name: raw text, wrapped too
+    raw: '{"event_id":"e","event_type":"t","tenant_id":"a","client_id":"c","schema_version":"v1","occurred_at":"2026-02-04T14:00:15Z","body":{"s":"x"}}'
+    expect: valid
 `,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if code, out, errs := runCLI(t, "", "test", "--rules", dir, "--transport", "sns"); code != 0 || !strings.Contains(out, "2 passed, 0 failed") {
+	if code, out, errs := runCLI(t, "", "test", "--rules", dir, "--transport", "sns"); code != 0 || !strings.Contains(out, "3 passed, 0 failed") {
 		t.Errorf("--transport sns: exit %d\n%s%s", code, out, errs)
 	}
-	if code, out, _ := runCLI(t, "", "test", "--rules", dir); code != 1 || !strings.Contains(out, "1 passed, 1 failed") {
+	if code, out, _ := runCLI(t, "", "test", "--rules", dir); code != 1 || !strings.Contains(out, "1 passed, 2 failed") {
 		t.Errorf("default transport: exit %d\n%s", code, out)
 	}
 }

@@ -430,7 +430,9 @@ func (l *loader) checkEdit(f *srcFile, c *caseSpec, e *caseEdit, env *envelope, 
 
 // Test runs every test suite and returns one result per case, in file order. opts
 // apply to every case: WithTransport sets the transport of the cases that name none
-// (auto by default), as --transport does for eventproc test.
+// (auto by default), as --transport does for eventproc test; with TransportSNS those
+// cases are delivered wrapped in SNS notifications, so the suites show the rules judge
+// events the same through SNS.
 func (rs *Ruleset) Test(ctx context.Context, opts ...EvalOption) []TestResult {
 	def := mergeOptions(opts).transport
 	var out []TestResult

@@ -103,19 +103,22 @@ func (f *srcFile) timestamp(n *yaml.Node, what string) (time.Time, bool) {
 	return t, true
 }
 
-// delivery is a case's input and options under its transport, else def: a case built
-// from event or base read under sns is delivered wrapped in an SNS notification of the
-// built message, with the SNS fields of its message mapping.
+// delivery is a case's input and options. A case that names its transport is read
+// with it; transport sns delivers a case built from event or base wrapped in an SNS
+// notification of the built message, with the SNS fields of its message mapping (a raw
+// case's text is then the notification). A case that names none is read with def
+// (auto by default); def sns wraps every such case, raw ones too, so that a whole
+// suite runs as if it came through SNS.
 func (c *caseSpec) delivery(def Transport) (string, []EvalOption) {
-	t := c.transport
+	t, wrap := c.transport, c.transport == TransportSNS && c.doc != nil
 	if t == "" {
-		t = def
+		t, wrap = def, def == TransportSNS
 	}
 	opts := []EvalOption{WithTransport(t)}
 	if c.msg != nil {
 		opts = append(opts, WithMessage(c.msg))
 	}
-	if t == TransportSNS && c.doc != nil {
+	if wrap {
 		return wrapSNS(c.input, c.msg), opts
 	}
 	return c.input, opts
