@@ -22,6 +22,7 @@ import (
 // diffFlags are diff's parsed flags and its corpus files.
 type diffFlags struct {
 	oldDir, oldRef, newDir, envelope string
+	transport                        engine.Transport
 	corpora                          []string
 }
 
@@ -43,18 +44,19 @@ func cmdDiff(ctx context.Context, env *cmdEnv, args []string) int {
 	if oldRS == nil || newRS == nil {
 		return 2
 	}
-	return runDiff(ctx, env, oldRS, newRS, f.corpora)
+	return runDiff(ctx, env, oldRS, newRS, f.transport, f.corpora)
 }
 
 // parseDiffFlags parses diff's arguments; when ok is false, code is the exit code.
 func parseDiffFlags(env *cmdEnv, args []string) (f diffFlags, code int, ok bool) {
-	fs := newFlagSet("diff", env, "(--old DIR | --old-ref GITREF) [--new DIR | --rules DIR] [--envelope NAME] CORPUS.ndjson ...   (- for stdin)")
+	fs := newFlagSet("diff", env, "(--old DIR | --old-ref GITREF) [--new DIR | --rules DIR] [--envelope NAME] [--transport auto|raw|sns] CORPUS.ndjson ...   (- for stdin)")
 	oldDir := fs.String("old", "", "the old events.d `directory`")
 	oldRef := fs.String("old-ref", "", "take the old events.d from this git `ref` (the --new directory's path at that commit)")
 	newDir := rulesFlag(fs, env)
 	fs.Lookup("rules").Usage = "the new events.d `directory`"
 	fs.StringVar(newDir, "new", *newDir, "the new events.d `directory` (same as --rules)")
 	envelope := envelopeFlag(fs, env)
+	transport := transportFlag(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return f, code, false
 	}
@@ -69,7 +71,7 @@ func parseDiffFlags(env *cmdEnv, args []string) (f diffFlags, code int, ok bool)
 		fmt.Fprintln(env.stderr, "eventproc diff: name a corpus file (NDJSON, one message body per line; - for stdin)")
 		return f, 2, false
 	}
-	return diffFlags{oldDir: *oldDir, oldRef: *oldRef, newDir: *newDir, envelope: *envelope, corpora: fs.Args()}, 0, true
+	return diffFlags{oldDir: *oldDir, oldRef: *oldRef, newDir: *newDir, envelope: *envelope, transport: *transport, corpora: fs.Args()}, 0, true
 }
 
 // loadDiffRules loads the which ("old" or "new") rules; nil when they do not load (the
@@ -91,10 +93,10 @@ func loadDiffRules(env *cmdEnv, which, dir, envelope string) *engine.Ruleset {
 
 // runDiff evaluates every corpus under both rule sets, prints the changed verdicts and
 // the summary, and returns the exit code: 1 when a verdict changed.
-func runDiff(ctx context.Context, env *cmdEnv, oldRS, newRS *engine.Ruleset, corpora []string) int {
+func runDiff(ctx context.Context, env *cmdEnv, oldRS, newRS *engine.Ruleset, transport engine.Transport, corpora []string) int {
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
 	defer out.Flush()
-	d := &differ{old: oldRS, new: newRS, out: out, transitions: map[string]int{}, newlyFailing: map[string]int{}, newlyPassing: map[string]int{}}
+	d := &differ{old: oldRS, new: newRS, transport: engine.WithTransport(transport), out: out, transitions: map[string]int{}, newlyFailing: map[string]int{}, newlyPassing: map[string]int{}}
 	for _, name := range corpora {
 		var r io.Reader = env.stdin
 		if name != "-" {
@@ -191,6 +193,7 @@ func git(ctx context.Context, args ...string) ([]byte, error) {
 
 type differ struct {
 	old, new     *engine.Ruleset
+	transport    engine.EvalOption // how the corpus's bodies carry their events
 	out          *bufio.Writer
 	total        int
 	changed      int
@@ -254,7 +257,7 @@ func (d *differ) stream(ctx context.Context, name string, r io.Reader) error {
 
 func (d *differ) compare(ctx context.Context, name string, line int, body string) {
 	d.total++
-	ov, nv := d.old.Evaluate(ctx, body), d.new.Evaluate(ctx, body)
+	ov, nv := d.old.Evaluate(ctx, body, d.transport), d.new.Evaluate(ctx, body, d.transport)
 	o, n := summarize(ov), summarize(nv)
 	transition := o.state + " → " + n.state
 	same := o.state == n.state && strings.Join(o.rules, ",") == strings.Join(n.rules, ",") && o.persist == n.persist

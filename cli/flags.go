@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"eventproc/config"
+	"eventproc/engine"
 )
 
 // newFlagSet makes the flag set of command name. usage is what follows "usage:
@@ -96,6 +97,33 @@ func rulesFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 // envelopeFlag registers --envelope, defaulting to $EVENTPROC_ENVELOPE.
 func envelopeFlag(fs *flag.FlagSet, env *cmdEnv) *string {
 	return fs.String("envelope", env.getenv("EVENTPROC_ENVELOPE"), "the envelope `name` to use when events.d declares several (default: the one marked default)")
+}
+
+// transportValue is --transport: one of engine.Transports.
+type transportValue engine.Transport
+
+func (t *transportValue) String() string { return string(*t) }
+
+func (t *transportValue) Set(v string) error {
+	for _, x := range engine.Transports {
+		if v == string(x) {
+			*t = transportValue(x)
+			return nil
+		}
+	}
+	names := make([]string, len(engine.Transports))
+	for i, x := range engine.Transports {
+		names[i] = string(x)
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(names, ", "))
+}
+
+// transportFlag registers --transport, how a message body carries its event (default
+// auto: an SNS notification is unwrapped, anything else is read raw).
+func transportFlag(fs *flag.FlagSet) *engine.Transport {
+	t := transportValue(engine.TransportAuto)
+	fs.Var(&t, "transport", "the `transport` that carries each body: auto (an SNS notification is unwrapped, anything else read raw), raw or sns")
+	return (*engine.Transport)(&t)
 }
 
 // stringList is a repeatable string flag.

@@ -8,9 +8,11 @@ import (
 )
 
 func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("test", env, "[--rules DIR] [--envelope NAME] [-v]")
+	fs := newFlagSet("test", env, "[--rules DIR] [--envelope NAME] [--transport auto|raw|sns] [-v]")
 	rules := rulesFlag(fs, env)
 	envelope := fs.String("envelope", "", "run the suites of this envelope `name` only (default: every envelope)")
+	transport := transportFlag(fs)
+	fs.Lookup("transport").Usage = "the `transport` of the cases that name none: auto, raw or sns (sns delivers a case built from event or base wrapped in an SNS notification)"
 	verbose := fs.Bool("v", false, "list passing cases too")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -42,7 +44,7 @@ func cmdTest(ctx context.Context, env *cmdEnv, args []string) int {
 			broken = true
 			continue
 		}
-		for _, r := range set.Rules.Test(ctx) {
+		for _, r := range set.Rules.Test(ctx, engine.WithTransport(*transport)) {
 			file := engine.DirPath(*rules, r.Pos.File)
 			if r.Passed {
 				passed++

@@ -16,9 +16,10 @@ import (
 )
 
 func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet("validate", env, "[--rules DIR] [--envelope NAME] [FILE ...]   (NDJSON; stdin when no FILE or -)")
+	fs := newFlagSet("validate", env, "[--rules DIR] [--envelope NAME] [--transport auto|raw|sns] [FILE ...]   (NDJSON; stdin when no FILE or -)")
 	rules := rulesFlag(fs, env)
 	envelope := envelopeFlag(fs, env)
+	transport := transportFlag(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -43,7 +44,7 @@ func cmdValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
 	defer out.Flush()
-	v := &validator{rs: rs, out: out}
+	v := &validator{rs: rs, out: out, transport: engine.WithTransport(*transport)}
 	for _, name := range files {
 		var r io.Reader = env.stdin
 		if name != "-" {
@@ -78,10 +79,11 @@ const maxLine = limits.MessageBytes + 1
 
 // A line of `eventproc validate` output:
 //
-//	{"line":N,"valid":B,"event_type":S,"schema_version":S,"event_id":S,"key":{...},
-//	 "violations":[{"rule":S,"field":S,"message":S}],"warnings":[...],"error":S}
+//	{"line":N,"valid":B,"event_type":S,"schema_version":S,"event_id":S,"topic_arn":S,
+//	 "key":{...},"violations":[{"rule":S,"field":S,"message":S}],"warnings":[...],"error":S}
 //
-// Empty fields are left out; key only when valid. It is written by hand, in this
+// Empty fields are left out; key only when valid; topic_arn only for an event that
+// came in an SNS notification. It is written by hand, in this
 // order, because validate's throughput is bound by its output.
 
 // appendVerdict appends one verdict line (with its newline) to b.
@@ -96,6 +98,9 @@ func appendVerdict(b []byte, line int, v *engine.Verdict) []byte {
 	b = appendField(b, "event_type", v.EventType)
 	b = appendField(b, "schema_version", v.Version)
 	b = appendField(b, "event_id", v.EventID)
+	if m := v.Message; m != nil && m.Transport == engine.TransportSNS {
+		b = appendField(b, "topic_arn", m.TopicARN)
+	}
 	if v.Persist != nil {
 		b = append(b, `,"key":{`...)
 		for i, k := range v.Persist.Key {
@@ -195,6 +200,7 @@ func appendJSONString(b []byte, s string) []byte {
 // the concatenated input, blank lines included.
 type validator struct {
 	rs                    *engine.Ruleset
+	transport             engine.EvalOption
 	out                   *bufio.Writer
 	buf                   []byte
 	line                  int
@@ -298,7 +304,7 @@ func (v *validator) emitTooLong() {
 
 func (v *validator) emit(ctx context.Context, body string) {
 	v.line++
-	vd := v.rs.Evaluate(ctx, body)
+	vd := v.rs.Evaluate(ctx, body, v.transport)
 	if vd.Outcome == engine.Valid {
 		v.valid++
 	} else {

@@ -32,6 +32,8 @@ type provider struct {
 	mu        sync.Mutex
 	recording bool
 	misses    []fieldMiss
+
+	attrs attrReads // the SQS message attributes the compiled expressions read
 }
 
 func (p *provider) FindStructType(name string) (*types.Type, bool) {
@@ -72,7 +74,8 @@ func (p *provider) NewValue(name string, fields map[string]ref.Val) ref.Val {
 }
 
 // baseEnv is the environment every expression starts from: the standard library, the
-// string extensions, optional values and eventproc's named checks. No I/O, no clock.
+// string extensions, optional values, eventproc's named checks and the variable
+// message. No I/O, no clock. objs must hold message's type (messageSchema).
 func baseEnv(objs map[string]*objSchema) (*cel.Env, error) {
 	reg, err := types.NewRegistry()
 	if err != nil {
@@ -80,6 +83,7 @@ func baseEnv(objs map[string]*objSchema) (*cel.Env, error) {
 	}
 	opts := []cel.EnvOption{
 		cel.CustomTypeProvider(&provider{Registry: reg, objs: objs}),
+		messageVar(),
 		ext.Strings(),
 		ext.Math(),
 		ext.Lists(),
@@ -94,14 +98,17 @@ func baseEnv(objs map[string]*objSchema) (*cel.Env, error) {
 }
 
 // sizeEstimator bounds the sizes of declared strings and lists by their max_length,
-// and of everything else by the message size limit (SQS's 1 MiB, limits.MessageBytes;
-// half of it for a list).
+// message's attribute maps by limits.MessageAttributes, and everything else by the
+// message size limit (SQS's 1 MiB, limits.MessageBytes; half of it for a list).
 type sizeEstimator struct {
 	roots map[string]*objSchema // "header", "body"
 }
 
 func (e *sizeEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	path := n.Path()
+	if len(path) == 2 && path[0] == "message" && (path[1] == "attributes" || path[1] == "sns_attributes") {
+		return &checker.SizeEstimate{Min: 0, Max: limits.MessageAttributes}
+	}
 	if len(path) >= 2 {
 		if o := e.roots[path[0]]; o != nil {
 			var f *fieldSchema
@@ -235,6 +242,9 @@ func (c *compiler) compileKnowing(f *srcFile, n *yaml.Node, text, what string, w
 		c.checked = map[*yaml.Node]*cel.Ast{}
 	}
 	c.checked[n] = ast
+	if prov != nil {
+		prov.attrs.note(ast)
+	}
 	if prov != nil && failure != "" {
 		c.warnOptionalReads(f, n, ast, prov.objs, known, what, failure)
 	}

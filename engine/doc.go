@@ -48,6 +48,21 @@
 // offset). A value of the wrong type for a declared field is a violation, not an
 // error, so the rest of the message is still checked.
 //
+// # Transports and message metadata
+//
+// Before the envelope reads a body, its transport ([WithTransport]) unwraps it: an SNS
+// notification's Message string is judged exactly as a raw body would be, so the same
+// event gets the same verdict, key and item however it travelled; [TransportAuto]
+// recognises a notification by its shape after a byte scan that raw bodies pass
+// without being parsed. A notification that cannot be read is Invalid with a
+// [TransportError]. Every expression also sees the CEL variable message ([Message],
+// given with [WithMessage]; zero values when not), an object of a fixed type served by
+// the same type provider, from the pooled evaluation state: reading it allocates only
+// what a field read returns, and a ruleset that never reads it pays nothing. The reads
+// of message.attributes are collected from every checked expression at load time
+// ([Ruleset.MessageAttributeNames]) so that the worker asks SQS for those attributes
+// only.
+//
 // # Native constraint checks
 //
 // Short-hand constraints (min_length, gt, enum, pattern, format, …) run natively; each

@@ -14,6 +14,18 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("undecodable message at byte %d: %s", e.Offset, e.Reason)
 }
 
+// TransportError: the body is not what its transport carries (WithTransport): under
+// sns, not an SNS notification (not JSON, not an object, Message missing or not a
+// string, …); under auto, a body recognisably an SNS notification whose members are
+// bad. The outcome is Invalid; retrying cannot help. The rejected item is keyed by the
+// whole body, as for a DecodeError.
+type TransportError struct {
+	Transport Transport
+	Reason    string // what is wrong, e.g. "sns notification: Message is missing"
+}
+
+func (e *TransportError) Error() string { return e.Reason }
+
 // UnknownTypeError: the header names a type, or a version of a known type, that events.d
 // does not declare. The outcome is Invalid.
 type UnknownTypeError struct {

@@ -36,6 +36,7 @@ type evalState struct {
 	headerKept   bool // a decode error lay in the body's value: the header read is kept
 	index        []int
 	d            decoder
+	msg          messageVal // the variable message
 }
 
 var statePool = sync.Pool{New: func() any { return &evalState{} }}
@@ -48,6 +49,8 @@ func (s *evalState) ResolveName(name string) (any, bool) {
 		return s.header, s.header != nil
 	case "body":
 		return s.body, s.body != nil
+	case "message":
+		return &s.msg, true
 	}
 	i, ok := s.varIdx[name]
 	if !ok {
@@ -103,6 +106,7 @@ func (s *evalState) release(rs *Ruleset) {
 	s.structural, s.ver, s.rulesRan, s.headerKept = false, nil, false, false
 	s.index = s.index[:0]
 	s.d = decoder{keys: s.d.keys[:0], index: s.d.index[:0]}
+	s.msg = messageVal{}
 	statePool.Put(s)
 }
 
@@ -112,6 +116,11 @@ func (s *evalState) release(rs *Ruleset) {
 // blocks: every CEL program is cost-bounded. ctx is checked between rules; when it is
 // done the verdict is RuleFailed with an Err that wraps ctx.Err(), and the caller must
 // not act on it.
+//
+// The body is read as its transport says (WithTransport; TransportAuto by default): an
+// SNS notification is unwrapped and the event in its Message judged exactly as if it
+// had come raw. A body its transport cannot read is Invalid with a *TransportError,
+// stored like an undecodable one (keyed by the whole body).
 func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption) (v *Verdict) {
 	v = &Verdict{Retry: rs.defaultRetry}
 	s := statePool.Get().(*evalState)
@@ -122,23 +131,55 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption
 		s.release(rs)
 	}()
 	o := mergeOptions(opts)
-	if o.msg != nil {
-		m := *o.msg
-		v.Message = &m
+	event, err := rs.read(body, o, s, v)
+	if err != nil {
+		v.Outcome, v.Err = Invalid, err
+		if o.forStorage {
+			rs.rejected(s, body, v)
+		}
+		return v
 	}
-	rs.evaluate(ctx, body, s, v)
+	rs.evaluate(ctx, event, s, v)
 	if !o.forStorage {
 		return v
 	}
 	switch v.Outcome {
 	case Valid:
-		if err := rs.document(s, body, v); err != nil {
+		if err := rs.document(s, event, v); err != nil {
 			v.internal(fmt.Errorf("decode document: %w", err))
 		}
 	case Invalid:
-		rs.rejected(s, body, v)
+		rs.rejected(s, event, v)
 	}
 	return v
+}
+
+// read unwraps body as its transport says and returns the event to judge; it sets
+// v.Message (a copy of the given metadata, with what the transport read) and the
+// variable message.
+func (rs *Ruleset) read(body string, o evalOptions, s *evalState, v *Verdict) (string, error) {
+	s.msg = messageVal{m: &zeroMessage, transport: string(TransportRaw)}
+	if o.msg != nil {
+		m := *o.msg
+		v.Message = &m
+	}
+	event, n, err := unwrap(body, o.transport)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case n != nil:
+		if v.Message == nil {
+			v.Message = &Message{}
+		}
+		n.apply(v.Message)
+	case v.Message != nil:
+		v.Message.Transport = TransportRaw
+	}
+	if v.Message != nil {
+		s.msg = messageVal{m: v.Message, transport: string(v.Message.Transport)}
+	}
+	return event, nil
 }
 
 // internal makes v a RuleFailed verdict for a failure of the engine itself, keeping
@@ -494,6 +535,8 @@ func toNative(v ref.Val) any {
 	case types.Null:
 		return nil
 	case *record:
+		return x.native()
+	case *messageVal:
 		return x.native()
 	case *types.Optional:
 		if x.HasValue() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 )
 
 // FuzzEvaluate: decoding and evaluating any body never panics, and the verdict is
@@ -24,31 +25,55 @@ func FuzzEvaluate(f *testing.F) {
 			f.Add(c.input)
 		}
 	}
+	f.Add(snsAWS(benchOrder))
+	f.Add(snsFauxqs(`{"event_id":`, map[string]string{"a": "b"}))
+	f.Add(`{"Type":"Notification","TopicArn":"a","Message":12,"MessageAttributes":{"a":{"Value":1}}}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		v := rs.Evaluate(context.Background(), body, ForStorage)
-		switch v.Outcome {
-		case Valid:
-			if v.Persist == nil || len(v.Persist.Key) == 0 || v.Body == nil || v.Err != nil || len(v.Violations) > 0 {
-				t.Fatalf("inconsistent valid verdict %+v", v)
-			}
-		case Invalid:
-			if v.Reason() == "" {
-				t.Fatalf("invalid verdict without a reason: %+v", v)
-			}
-		case RuleFailed:
-			if v.Err == nil {
-				t.Fatalf("rule failure without an error: %+v", v)
-			}
-			if strings.Contains(v.Err.Error(), "internal error") {
-				t.Fatalf("engine panic: %v", v.Err)
-			}
-		}
-		if _, err := DecodeDocument(body); err == nil && v.Outcome == Invalid && v.Err != nil {
-			if _, isDecode := v.Err.(*DecodeError); isDecode {
-				t.Fatalf("DecodeDocument accepts what Evaluate cannot decode: %v", v.Err)
+		// The body as is, wrapped in a notification, and read as one under every
+		// transport: never a panic, always a consistent verdict.
+		checkVerdict(t, rs, body, ForStorage)
+		checkVerdict(t, rs, body, ForStorage, WithTransport(TransportSNS))
+		checkVerdict(t, rs, body, ForStorage, WithTransport(TransportRaw))
+		wrapped := snsFauxqs(body, map[string]string{"k": body})
+		if utf8.ValidString(body) {
+			raw := rs.Evaluate(context.Background(), body, WithTransport(TransportRaw))
+			for _, tr := range []Transport{TransportAuto, TransportSNS} {
+				v := checkVerdict(t, rs, wrapped, ForStorage, WithTransport(tr), WithMessage(&Message{ID: "m"}))
+				if v.Outcome != raw.Outcome || v.Reason() != raw.Reason() {
+					t.Fatalf("wrapped under %s: %s (%s), raw: %s (%s)", tr, v.Outcome, v.Reason(), raw.Outcome, raw.Reason())
+				}
 			}
 		}
 	})
+}
+
+// checkVerdict evaluates body and fails on an inconsistent verdict or an engine panic.
+func checkVerdict(t *testing.T, rs *Ruleset, body string, opts ...EvalOption) *Verdict {
+	t.Helper()
+	v := rs.Evaluate(context.Background(), body, opts...)
+	switch v.Outcome {
+	case Valid:
+		if v.Persist == nil || len(v.Persist.Key) == 0 || v.Body == nil || v.Err != nil || len(v.Violations) > 0 {
+			t.Fatalf("inconsistent valid verdict %+v", v)
+		}
+	case Invalid:
+		if v.Reason() == "" {
+			t.Fatalf("invalid verdict without a reason: %+v", v)
+		}
+	case RuleFailed:
+		if v.Err == nil {
+			t.Fatalf("rule failure without an error: %+v", v)
+		}
+		if strings.Contains(v.Err.Error(), "internal error") {
+			t.Fatalf("engine panic: %v", v.Err)
+		}
+	}
+	if _, err := DecodeDocument(body); err == nil && v.Outcome == Invalid && v.Err != nil && v.Message == nil {
+		if _, isDecode := v.Err.(*DecodeError); isDecode {
+			t.Fatalf("DecodeDocument accepts what Evaluate cannot decode: %v", v.Err)
+		}
+	}
+	return v
 }
 
 // FuzzLoad: loading any events.d file never panics and always reports positions

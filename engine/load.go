@@ -19,6 +19,7 @@ import (
 type Ruleset struct {
 	env           *envelope
 	types         map[string]*eventType
+	msgAttrs      []string // MessageAttributeNames' answer
 	typeNames     []string
 	defaultRetry  RetryPolicy
 	rejectTable   string
@@ -362,7 +363,7 @@ type pendingVersion struct {
 // schemas, the CEL environment with the envelope's variables and rules, the
 // persistence defaults, each version, then the list of tables and the suites.
 func (l *loader) build() *Ruleset {
-	objs := map[string]*objSchema{}
+	objs := map[string]*objSchema{messageTypeName: messageSchema()}
 	b := &builder{
 		l:        l,
 		rs:       &Ruleset{types: map[string]*eventType{}, costLimit: DefaultCostLimit, objs: objs},
@@ -389,6 +390,9 @@ func (l *loader) build() *Ruleset {
 	l.flushVersions()
 	b.buildTables()
 	b.rs.suites = l.buildSuites(b.rs)
+	if prov, ok := b.base.CELTypeProvider().(*provider); ok {
+		b.rs.msgAttrs = prov.attrs.list()
+	}
 	return b.rs
 }
 
@@ -981,13 +985,13 @@ func mergeRules(parent, child []*ruleSpec) []*ruleSpec {
 func (l *loader) compileVars(env *cel.Env, roots map[string]*objSchema, limit uint64, specs, outer []exprSpec, where string, reads map[string][]string) (*cel.Env, []*variable, []cel.EnvOption) {
 	var out []*variable
 	var decls []cel.EnvOption
-	seen := map[string]bool{"header": true, "body": true}
+	seen := map[string]bool{"header": true, "body": true, "message": true}
 	for _, o := range outer {
 		seen[o.name] = true
 	}
 	for _, s := range specs {
 		if seen[s.name] {
-			s.file.errorf(s.key, "duplicate-variable", "variable %q is already declared (or is a reserved name: header, body)", s.name)
+			s.file.errorf(s.key, "duplicate-variable", "variable %q is already declared (or is a reserved name: header, body, message)", s.name)
 			continue
 		}
 		seen[s.name] = true

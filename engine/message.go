@@ -37,6 +37,8 @@ type Message struct {
 	TopicARN      string            // message.topic_arn
 	SNSMessageID  string            // message.sns_message_id
 	SNSAttributes map[string]string // message.sns_attributes: the notification's MessageAttributes
+	SNSSubject    string            // message.sns_subject: the notification's Subject
+	SNSTimestamp  time.Time         // message.sns_timestamp: when SNS published it
 	Transport     Transport         // message.transport: raw or sns, as the message was read
 }
 
@@ -85,7 +87,11 @@ func mergeOptions(opts []EvalOption) evalOptions {
 
 // MessageAttributeNames lists the SQS message attributes the rules read through
 // message.attributes, for ReceiveMessage's MessageAttributeNames: nil when none is read,
-// ["All"] when one is read by a name only known at run time.
+// the sorted names when every read names its attribute with a constant
+// (message.attributes["x"], message.attributes.x, "x" in message.attributes,
+// has(message.attributes.x)), ["All"] when one is read by a name only known at run time
+// or the map (or message) is used whole. Every rule, variable, key, attribute and
+// message_expr counts, the envelope's included.
 func (rs *Ruleset) MessageAttributeNames() []string {
-	return []string{"All"} // refined by the analysis of message.attributes reads
+	return append([]string(nil), rs.msgAttrs...)
 }

@@ -32,6 +32,9 @@ type caseSpec struct {
 	input  string // the message body; built at parse time
 	expect expectation
 
+	msg       *Message  // the case's message metadata (nil: none given)
+	transport Transport // how input is read ("": auto)
+
 	// What the declarations check once loaded (nothing for raw cases).
 	doc   any         // the message as built from event or base, set and unset
 	from  *yaml.Node  // the mapping it was built from: event, else the suite's base
@@ -50,7 +53,7 @@ type expectation struct {
 	violations []expectedViolation // nil: not checked (only with valid: false and no list)
 	warnings   []expectedViolation
 	checkWarn  bool
-	errCode    string // decode | unknown_type | unknown_version | rule_failed
+	errCode    string // decode | transport | unknown_type | unknown_version | rule_failed
 }
 
 type expectedViolation struct{ rule, field string }
@@ -68,7 +71,7 @@ type TestResult struct {
 	Message string // why it failed
 }
 
-var errorCodes = []string{"decode", "unknown_type", "unknown_version", "rule_failed"}
+var errorCodes = []string{"decode", "transport", "unknown_type", "unknown_version", "rule_failed"}
 
 func (l *loader) parseSuite(f *srcFile, root *yaml.Node) {
 	m := f.mapping(root, "test suite", []string{"description", "envelope", "base", "cases"}, []string{"cases"})
@@ -94,7 +97,7 @@ func (l *loader) parseSuite(f *srcFile, root *yaml.Node) {
 	names := map[string]int{}
 	for i, cn := range kv.v.Content {
 		w := fmt.Sprintf("cases[%d]", i)
-		cm := f.mapping(cn, w, []string{"name", "event", "raw", "set", "unset", "expect"}, []string{"name", "expect"})
+		cm := f.mapping(cn, w, []string{"name", "event", "raw", "set", "unset", "message", "transport", "expect"}, []string{"name", "expect"})
 		if cn.Kind != yaml.MappingNode {
 			continue
 		}
@@ -106,7 +109,7 @@ func (l *loader) parseSuite(f *srcFile, root *yaml.Node) {
 			}
 			names[c.name] = cn.Line
 		}
-		if !f.caseInput(c, s.base, cm, w) {
+		if !f.caseInput(c, s.base, cm, w) || !f.caseDelivery(c, cm, w) {
 			continue
 		}
 		if kv, ok := cm["expect"]; ok && kv.valid {
@@ -428,13 +431,19 @@ func (l *loader) checkEdit(f *srcFile, c *caseSpec, e *caseEdit, env *envelope, 
 	}
 }
 
-// Test runs every test suite and returns one result per case, in file order.
-func (rs *Ruleset) Test(ctx context.Context) []TestResult {
+// Test runs every test suite and returns one result per case, in file order. opts
+// apply to every case: WithTransport sets the transport of the cases that name none
+// (auto by default), as --transport does for eventproc test; with TransportSNS those
+// cases are delivered wrapped in SNS notifications, so the suites show the rules judge
+// events the same through SNS.
+func (rs *Ruleset) Test(ctx context.Context, opts ...EvalOption) []TestResult {
+	def := mergeOptions(opts).transport
 	var out []TestResult
 	for _, s := range rs.suites {
 		for _, c := range s.cases {
 			r := TestResult{Pos: Pos{File: s.file, Line: c.node.Line, Col: c.node.Column}, Case: c.name}
-			v := rs.Evaluate(ctx, c.input)
+			input, copts := c.delivery(def)
+			v := rs.Evaluate(ctx, input, append(append([]EvalOption(nil), opts...), copts...)...)
 			r.Message = c.expect.compare(v)
 			r.Passed = r.Message == ""
 			out = append(out, r)
@@ -460,9 +469,12 @@ func errorCode(v *Verdict) string {
 	var de *DecodeError
 	var ue *UnknownTypeError
 	var re *RuleError
+	var te *TransportError
 	switch {
 	case errors.As(v.Err, &de):
 		return "decode"
+	case errors.As(v.Err, &te):
+		return "transport"
 	case errors.As(v.Err, &ue) && ue.Version == "":
 		return "unknown_type"
 	case errors.As(v.Err, &ue):

@@ -24,7 +24,7 @@ func shipped(t testing.TB) *Ruleset {
 }
 
 // TestShippedSuites runs every test suite of the shipped events.d, under each
-// envelope.
+// envelope, raw and through SNS.
 func TestShippedSuites(t *testing.T) {
 	rs := shipped(t)
 	names := rs.EnvelopeNames()
@@ -42,7 +42,8 @@ func TestShippedSuites(t *testing.T) {
 			t.Errorf("envelope %s has no test cases", name)
 		}
 		total += len(results)
-		for _, r := range results {
+		// Through SNS (every case wrapped in a notification), the verdicts are the same.
+		for _, r := range append(results, rs.Test(context.Background(), WithTransport(TransportSNS))...) {
 			if !r.Passed {
 				t.Errorf("%s: %s: %s", r.Pos, r.Case, r.Message)
 			}

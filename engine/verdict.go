@@ -65,7 +65,7 @@ type Verdict struct {
 	Warnings   []Violation
 
 	// Err explains an Invalid outcome that is not a list of violations (*DecodeError,
-	// *UnknownTypeError) and every RuleFailed outcome (*RuleError).
+	// *TransportError, *UnknownTypeError) and every RuleFailed outcome (*RuleError).
 	Err error
 
 	// Persist is set when Outcome is Valid: the table, the key and the persistence
@@ -94,8 +94,9 @@ type Verdict struct {
 	Header []Attribute
 
 	// Message is the metadata Evaluate was given (WithMessage), with what the
-	// transport added (an SNS notification's topic, id and attributes); nil when none
-	// was given.
+	// transport added (Transport, and an SNS notification's topic, id, attributes,
+	// subject and time); nil when none was given and the body was read raw (or could
+	// not be read). An event unwrapped from an SNS notification always has one.
 	Message *Message
 
 	// Retry is the retry policy of the event's type and version, or the defaults when

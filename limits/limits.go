@@ -17,6 +17,11 @@ const (
 	// message attribute, the bytes of its name, data type and value.
 	MessageBytes = 1 << 20
 
+	// MessageAttributes is how many message attributes SQS (and SNS) carry on one
+	// message, 10: the engine bounds the cost of rules that walk message.attributes
+	// and message.sns_attributes by it.
+	MessageAttributes = 10
+
 	// Visibility is SQS's upper bound for a message's visibility timeout, 12 hours. A
 	// retry delay is applied as a visibility timeout, so no delay may exceed it.
 	Visibility = 12 * time.Hour

@@ -12,6 +12,7 @@ func TestLimits(t *testing.T) {
 		got, want int64
 	}{
 		{"SQS message: 1 MiB", MessageBytes, 1024 * 1024},
+		{"SQS/SNS message attributes: 10", MessageAttributes, 10},
 		{"SQS visibility timeout: 43200 s", int64(Visibility / time.Second), 43200},
 		{"DynamoDB item: 400 KB", ItemBytes, 400 * 1024},
 	} {
