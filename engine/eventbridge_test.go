@@ -88,10 +88,10 @@ func toEventBridge(doc map[string]any, withVersion bool) (string, bool) {
 	return string(b), err == nil
 }
 
-// sameVerdict reports how two verdicts of the same event differ ("" when they agree
+// sameAcrossEnvelopes reports how two verdicts of the same event differ ("" when they agree
 // on all that does not depend on the envelope). dropVersion is the body member the
 // EventBridge event adds to the body ("" for none).
-func sameVerdict(a, b *Verdict, dropVersion string) string {
+func sameAcrossEnvelopes(a, b *Verdict, dropVersion string) string {
 	switch {
 	case a.Outcome != b.Outcome || a.EventType != b.EventType || a.Version != b.Version || a.EventID != b.EventID:
 		return fmt.Sprintf("verdicts: %s %s/%s %s (%s) vs %s %s/%s %s (%s)", a.Outcome, a.EventType, a.Version, a.EventID, a.Reason(),
@@ -181,7 +181,7 @@ func TestEventBridgeAgreesWithPredecessor(t *testing.T) {
 				if c.withVersion {
 					drop = "schema_version"
 				}
-				if diff := sameVerdict(a, b, drop); diff != "" {
+				if diff := sameAcrossEnvelopes(a, b, drop); diff != "" {
 					t.Errorf("%s\n%s\n%s", diff, orig, ev)
 				}
 				compared++

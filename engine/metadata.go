@@ -64,9 +64,9 @@ var messageFields = []messageField{
 // messageSchema is message's type for the CEL type provider: an object schema whose
 // fields are always set, read from a *messageVal. Built once, shared by every ruleset.
 var messageSchema = sync.OnceValue(func() *objSchema {
-	o := &objSchema{name: messageTypeName, byName: map[string]int{}, celType: types.NewObjectType(messageTypeName)}
+	o := &objSchema{name: messageTypeName, byName: map[string]int{}, byCEL: map[string]int{}, celType: types.NewObjectType(messageTypeName)}
 	for i, mf := range messageFields {
-		f := &fieldSchema{name: mf.name, path: "message." + mf.name, required: true, celType: mf.typ}
+		f := &fieldSchema{name: mf.name, cel: mf.name, path: "message." + mf.name, required: true, celType: mf.typ}
 		f.ft = &types.FieldType{
 			Type:  mf.typ,
 			IsSet: func(target any) bool { _, ok := target.(*messageVal); return ok },
@@ -78,7 +78,7 @@ var messageSchema = sync.OnceValue(func() *objSchema {
 				return mf.get(mv), nil
 			},
 		}
-		o.byName[mf.name] = i
+		o.byName[mf.name], o.byCEL[mf.name] = i, i
 		o.fields = append(o.fields, f)
 	}
 	return o
