@@ -37,6 +37,7 @@ type envelope struct {
 	typeField, versionField, idField, bodyField string
 	typeIdx, versionIdx, idIdx                  int
 	vars                                        []*variable
+	varText                                     map[string]string // each variable's expression, by name
 	rules                                       []*rule
 }
 
@@ -104,6 +105,8 @@ type Table struct {
 type EnvelopeInfo struct {
 	TypeField, VersionField, IDField, BodyField string
 	HeaderFields                                []string
+	// Variables holds each envelope variable's CEL expression (its text), by name.
+	Variables map[string]string
 }
 
 type loader struct {
@@ -513,6 +516,10 @@ func (b *builder) buildBase() bool {
 	hdrRoots := map[string]*objSchema{"header": env.header}
 	b.envReads = map[string][]string{}
 	hdrEnv, env.vars, b.envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope", b.envReads)
+	env.varText = map[string]string{}
+	for _, v := range e.variables {
+		env.varText[v.name] = v.expr
+	}
 	hc := &compiler{env: hdrEnv, est: &sizeEstimator{roots: hdrRoots}, costLimit: rs.costLimit, diags: &l.diags}
 	env.rules = l.compileRules(hc, e.rules, env.header, nil, map[string]Pos{})
 	return true
@@ -1131,6 +1138,7 @@ func (rs *Ruleset) Envelope() EnvelopeInfo {
 	for _, f := range e.header.fields {
 		info.HeaderFields = append(info.HeaderFields, f.name)
 	}
+	info.Variables = maps.Clone(e.varText)
 	return info
 }
 
