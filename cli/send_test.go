@@ -234,3 +234,23 @@ func fields(t *testing.T, body string) (eventID, tenantID string) {
 	}
 	return ev.EventID, ev.TenantID
 }
+
+// TestSendGroupByFairQueue sends to a standard queue grouped by tenant, as to an SQS
+// fair queue: SQS takes the messages with their group ids. (fauxqs does not return a
+// standard queue's group ids; TestSendMessagesEntries checks what is sent.)
+func TestSendGroupByFairQueue(t *testing.T) {
+	e := awstest.Shared(t)
+	environ := fixture.AWSEnviron(e)
+	queue := awstest.UniqueName("fair")
+	if code, out, errs := runCmd(t, environ, "provision", "--queue", queue); code != 0 {
+		t.Fatalf("provision = %d:\n%s%s", code, out, errs)
+	}
+	if code, out, errs := runCmd(t, environ, "send", "--queue", queue, "--count", "5", "--seed", "11", "--group-by", "tenant_id"); code != 0 {
+		t.Fatalf("send = %d:\n%s%s", code, out, errs)
+	}
+	for _, m := range receiveAll(t, e, queue, 5) {
+		if m.Attributes["MessageDeduplicationId"] != "" {
+			t.Errorf("a standard queue's message has a deduplication id: %v", m.Attributes)
+		}
+	}
+}

@@ -98,3 +98,38 @@ func TestAllowTopic(t *testing.T) {
 		t.Errorf("policy = %s", out.Attributes["Policy"])
 	}
 }
+
+// entriesAPI records the entries of SendMessageBatch calls.
+type entriesAPI struct {
+	API
+	entries []types.SendMessageBatchRequestEntry
+}
+
+func (f *entriesAPI) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	f.entries = append(f.entries, in.Entries...)
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		out.Successful = append(out.Successful, types.SendMessageBatchResultEntry{Id: e.Id})
+	}
+	return out, nil
+}
+
+// TestSendMessagesEntries: a message's group id, deduplication id and attributes are
+// sent only when set.
+func TestSendMessagesEntries(t *testing.T) {
+	f := &entriesAPI{}
+	msgs := []Outgoing{{Body: "a", GroupID: "tenant-1"}, {Body: "b", DeduplicationID: "e-2", Attributes: map[string]string{"k": "v"}}, {Body: "c"}}
+	if n, err := SendMessages(context.Background(), f, "url", msgs, 0); err != nil || n != 3 {
+		t.Fatalf("send = %d, %v", n, err)
+	}
+	got := fmt.Sprint(len(f.entries))
+	for _, e := range f.entries {
+		got += fmt.Sprintf(" %s:%s/%s/%d", aws.ToString(e.MessageBody), aws.ToString(e.MessageGroupId), aws.ToString(e.MessageDeduplicationId), len(e.MessageAttributes))
+	}
+	if want := "3 a:tenant-1//0 b:/e-2/1 c://0"; got != want || (f.entries[0].MessageGroupId == nil) || f.entries[2].MessageGroupId != nil {
+		t.Errorf("entries %s, want %s", got, want)
+	}
+	if v := f.entries[1].MessageAttributes["k"]; aws.ToString(v.DataType) != "String" || aws.ToString(v.StringValue) != "v" {
+		t.Errorf("attribute k = %+v", v)
+	}
+}
