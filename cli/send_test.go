@@ -143,7 +143,7 @@ func generated(t *testing.T, args ...string) []string {
 // message attributes.
 func TestSendViaTopic(t *testing.T) {
 	e := awstest.Shared(t)
-	environ := append(fixture.AWSEnviron(e), "AWS_ENDPOINT_URL_SNS="+e.SQS.Endpoint)
+	environ := fixture.AWSEnviron(e)
 	topic, wrapped, raw := awstest.UniqueName("fanout"), awstest.UniqueName("wrapped"), awstest.UniqueName("raw")
 	for _, args := range [][]string{
 		{"provision", "--queue", wrapped, "--topic", topic},
