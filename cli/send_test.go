@@ -103,20 +103,17 @@ func receiveAll(t *testing.T, e *awstest.Emulators, name string, n int) []sqstyp
 	t.Helper()
 	c := e.SQSClient()
 	ctx := context.Background()
-	q, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url := aws.String(queueURL(t, e, name))
 	var out []sqstypes.Message
 	for deadline := time.Now().Add(15 * time.Second); len(out) < n && time.Now().Before(deadline); {
-		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range r.Messages {
 			out = append(out, m)
-			if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: m.ReceiptHandle}); err != nil {
+			if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -253,4 +250,40 @@ func TestSendGroupByFairQueue(t *testing.T) {
 			t.Errorf("a standard queue's message has a deduplication id: %v", m.Attributes)
 		}
 	}
+}
+
+// TestSendViaFIFOTopic provisions a FIFO topic feeding a FIFO queue and sends through
+// it grouped by tenant: the queue gets each event with its tenant as group and its
+// event id as deduplication id; sent again, none is delivered twice.
+func TestSendViaFIFOTopic(t *testing.T) {
+	e := awstest.Shared(t)
+	environ := fixture.AWSEnviron(e)
+	topic, queue := awstest.UniqueName("ordered")+".fifo", awstest.UniqueName("ordered")+".fifo"
+	code, out, errs := runCmd(t, environ, "provision", "--queue", queue, "--topic", topic, "--raw-delivery")
+	if code != 0 || !strings.Contains(out, "topic "+topic+": arn:aws:sns:us-east-1:000000000000:"+topic+" (FIFO)\n") {
+		t.Fatalf("provision = %d:\n%s%s", code, out, errs)
+	}
+	for range 2 {
+		if code, out, errs := runCmd(t, environ, "send", "--via-topic", topic, "--count", "9", "--seed", "3", "--group-by", "tenant"); code != 0 {
+			t.Fatalf("send = %d:\n%s%s", code, out, errs)
+		}
+	}
+	for _, m := range receiveAll(t, e, queue, 9) {
+		id, tenant := fields(t, aws.ToString(m.Body))
+		if m.Attributes["MessageGroupId"] != tenant || m.Attributes["MessageDeduplicationId"] != id {
+			t.Errorf("event %s of tenant %s: group %q, deduplication id %q", id, tenant, m.Attributes["MessageGroupId"], m.Attributes["MessageDeduplicationId"])
+		}
+	}
+	if extra, err := e.SQSClient().ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL(t, e, queue)), WaitTimeSeconds: 1}); err != nil || len(extra.Messages) != 0 {
+		t.Errorf("after the 9 events: %v more messages, %v; want none (the second send deduplicated)", len(extra.Messages), err)
+	}
+}
+
+func queueURL(t *testing.T, e *awstest.Emulators, name string) string {
+	t.Helper()
+	q, err := e.SQSClient().GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(q.QueueUrl)
 }
