@@ -37,7 +37,7 @@ func cmdSend(ctx context.Context, env *cmdEnv, args []string) int {
 	f.topic = fs.String("via-topic", "", "publish through the SNS topic of this `ARN or name` instead of sending to a queue")
 	f.gen = addGenFlags(fs)
 	f.rate = fs.Float64("rate", 0, "send at this `rate`, in messages per second (0: as fast as possible)")
-	f.senders = fs.Int("senders", 8, "the `number` of SendMessageBatch calls at once")
+	f.senders = fs.Int("senders", 8, "the `number` of SendMessageBatch (or PublishBatch) calls at once")
 	f.groupBy = fs.String("group-by", "", "set each message's MessageGroupId to the value of this `key`: an envelope variable (tenant: the tenant_id variable) or a member path (tenant_id, body.customer_id)")
 	fs.Var(&f.attributes, "attribute", "a String message `name=value` attribute on every message (repeatable)")
 	if code, ok := parseFlags(fs, args); !ok {
