@@ -6,6 +6,8 @@
 //     provisioning, inspection and redrive.
 //   - dynamotable: DynamoDB tables as the worker's sink, their provisioning,
 //     inspection and counts.
+//   - snstopic: SNS topics in front of the queues: their provisioning, the queues'
+//     subscriptions, and publishing (send --via-topic).
 //   - awsclient: the aws.Config the adapters build their clients from, and the request
 //     counter.
 //   - awstest: the local emulators for tests.

@@ -44,7 +44,7 @@ func TestDemoCheck(t *testing.T) {
 		return code, out.String(), errb.String()
 	}
 
-	if code, out, errs := script("items"); code != 0 || out != "0\n" {
+	if code, out, errs := script("items"); code != 0 || out != "0\n0\n" {
 		t.Fatalf("items on empty tables = %d %q: %s", code, out, errs)
 	}
 	items := []worker.Item{
@@ -56,11 +56,17 @@ func TestDemoCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if code, out, errs := script("items"); code != 0 || out != "2\n" {
+	if code, out, errs := script("items"); code != 0 || out != "2\n1\n" {
 		t.Fatalf("items = %d %q: %s", code, out, errs)
 	}
 	if code, out, errs := script("claim", queue, "0", "2"); code != 0 || !strings.Contains(out, "demo: claim holds: 2 distinct events, 2 new items") {
 		t.Errorf("a balanced state = %d:\n%s%s", code, out, errs)
+	}
+	if code, out, errs := script("claim", queue, "0", "2", "0", "1"); code != 0 || !strings.Contains(out, "demo: claim holds: 2 distinct events, 2 new items (1 failed: the invalid ones)") {
+		t.Errorf("a balanced state, failed items counted = %d:\n%s%s", code, out, errs)
+	}
+	if code, _, errs := script("claim", queue, "0", "2", "0", "2"); code != 1 || !strings.Contains(errs, "2 of the events were invalid, but the tables gained 1 failed items (0 before, 1 after)") {
+		t.Errorf("more invalid events than failed items: claim = %d, want 1:\n%s", code, errs)
 	}
 	// Unbalanced: more events than items, then items before that were not counted.
 	for _, c := range []struct{ before, events, want string }{

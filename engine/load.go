@@ -40,6 +40,7 @@ type envelope struct {
 	versionPath                                 []string // the body members that lead to the version
 	version                                     string   // the constant version
 	vars                                        []*variable
+	varText                                     map[string]string // each variable's expression, by name
 	rules                                       []*rule
 }
 
@@ -110,6 +111,8 @@ type EnvelopeInfo struct {
 	TypeField, VersionField, IDField, BodyField string
 	Version                                     string
 	HeaderFields                                []string
+	// Variables holds each envelope variable's CEL expression (its text), by name.
+	Variables map[string]string
 }
 
 type loader struct {
@@ -569,6 +572,10 @@ func (b *builder) buildBase() bool {
 	hdrRoots := map[string]*objSchema{"header": env.header}
 	b.envReads = map[string][]string{}
 	hdrEnv, env.vars, b.envVarTypes = l.compileVars(hdrEnv, hdrRoots, rs.costLimit, e.variables, nil, "envelope", b.envReads)
+	env.varText = map[string]string{}
+	for _, v := range e.variables {
+		env.varText[v.name] = v.expr
+	}
 	hc := &compiler{env: hdrEnv, est: &sizeEstimator{roots: hdrRoots}, costLimit: rs.costLimit, diags: &l.diags}
 	env.rules = l.compileRules(hc, e.rules, env.header, nil, map[string]Pos{})
 	return true
@@ -1187,6 +1194,7 @@ func (rs *Ruleset) Envelope() EnvelopeInfo {
 	for _, f := range e.header.fields {
 		info.HeaderFields = append(info.HeaderFields, f.name)
 	}
+	info.Variables = maps.Clone(e.varText)
 	return info
 }
 

@@ -4,6 +4,7 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 export AWS_ENDPOINT_URL_SQS=${AWS_ENDPOINT_URL_SQS:-http://127.0.0.1:${FAUXQS_PORT:-4566}}
+export AWS_ENDPOINT_URL_SNS=${AWS_ENDPOINT_URL_SNS:-$AWS_ENDPOINT_URL_SQS} # fauxqs serves both
 export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:${DYNALITE_PORT:-4567}}
 export AWS_REGION=${AWS_REGION:-us-east-1}
 if [[ -z ${AWS_ACCESS_KEY_ID:-} && -z ${AWS_PROFILE:-} ]]; then

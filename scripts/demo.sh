@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # make demo: the whole thing on a fresh clone. Starts the emulators (unless running),
-# provisions a queue of its own, starts the worker, sends a mix of valid and invalid
-# events of every type and version (and sends some of them again, to show that a
-# duplicate never adds an item), waits until the queue is drained, prints the summary,
-# checks its claim (the tables gained one item per distinct event; the queue and its
-# dead-letter queue are empty: scripts/demo-check.sh), failing when it does not hold,
-# and stops what it started. COUNT (default 1000) and INVALID (0.2) set the mix.
+# provisions a queue of its own and an SNS topic that feeds it (SNS notifications, not
+# raw delivery), starts the worker, sends a mix of valid and invalid events of every
+# type and version (and sends some of them again, to show that a duplicate never adds an
+# item), publishes more through the topic (new events, and some of the first ones again:
+# unwrapped, they are the same events, so they add no item), waits until the queue is
+# drained, prints the summary, checks its claim (the tables gained one item per distinct
+# event; the queue and its dead-letter queue are empty: scripts/demo-check.sh), failing
+# when it does not hold, and stops what it started. COUNT (default 1000), INVALID (0.2)
+# and SNS_COUNT (100, at most COUNT) set the mix.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 count=${COUNT:-1000}
 invalid=${INVALID:-0.2}
+sns_count=${SNS_COUNT:-100}
+((sns_count <= count)) || sns_count=$count
 queue=demo-$(date +%s)
+topic=$queue-topic
 seed=$((RANDOM * 32768 + RANDOM + 1))
+sns_seed=$((seed + 1))
 run=$root/.run
 mkdir -p "$run"
 worker_log=$run/demo-worker.log
@@ -45,10 +52,13 @@ step() { printf '\n== %s\n' "$*"; }
 step "emulators"
 scripts/emulators.sh up
 
-step "provision queue $queue, its dead-letter queue and the tables"
-"$bin" provision --rules "$RULES" --queue "$queue"
-before=$(scripts/demo-check.sh items)
-echo "the tables hold $before items before the demo sends anything"
+step "provision queue $queue, its dead-letter queue, the tables, and topic $topic feeding the queue"
+"$bin" provision --rules "$RULES" --queue "$queue" --topic "$topic"
+{
+	read -r before
+	read -r failed_before
+} < <(scripts/demo-check.sh items)
+echo "the tables hold $before items ($failed_before failed) before the demo sends anything"
 
 step "worker (log: ${worker_log#"$root"/})"
 "$bin" run --rules "$RULES" --queue-url "$queue" --receive-wait 1s --grace-period 10s \
@@ -57,10 +67,20 @@ worker_pid=$!
 echo "started (pid $worker_pid)"
 
 step "send $count events of every type and version, a fraction $invalid of them invalid"
-"$bin" send --rules "$RULES" --queue "$queue" --type all --count "$count" --invalid "$invalid" --seed "$seed"
+# invalid_of: how many invalid events the summary line of send (on stdin) counts.
+invalid_of() { sed -nE 's/^sent .* valid, ([0-9]+) invalid\).*/\1/p'; }
+out=$("$bin" send --rules "$RULES" --queue "$queue" --type all --count "$count" --invalid "$invalid" --seed "$seed")
+echo "$out"
+invalid_events=$(invalid_of <<<"$out")
 dups=$((count / 10))
 step "send the first $dups of them again (same seed: the same events and event ids)"
 "$bin" send --rules "$RULES" --queue "$queue" --type all --count "$dups" --invalid "$invalid" --seed "$seed"
+step "publish $sns_count new events through topic $topic (the queue gets SNS notifications; the worker unwraps them)"
+out=$("$bin" send --rules "$RULES" --via-topic "$topic" --type all --count "$sns_count" --invalid "$invalid" --seed "$sns_seed" --attribute via=sns)
+echo "$out"
+invalid_events=$((invalid_events + $(invalid_of <<<"$out")))
+step "publish the first $sns_count of the first events again through the topic (unwrapped: the same events, the same items)"
+"$bin" send --rules "$RULES" --via-topic "$topic" --type all --count "$sns_count" --invalid "$invalid" --seed "$seed" --attribute via=sns
 
 step "wait until the queue is drained"
 deadline=$((SECONDS + ${DRAIN_TIMEOUT:-180}))
@@ -92,10 +112,12 @@ echo "worker exited $worker_code"
 grep -h '"msg":"stopped"' "$worker_log" | tail -n 1 || true
 
 step "summary: items by type, version and status; queue and dead-letter depths"
-echo "sent $((count + dups)) messages: $count distinct events and $dups duplicates of them;"
-echo "each distinct event must be one item (processed, or failed with its reasons): no duplicate adds one."
+echo "sent $((count + dups)) messages to the queue: $count distinct events and $dups duplicates of them;"
+echo "published $((2 * sns_count)) through SNS: $sns_count new events and $sns_count of the first ones again."
+echo "each distinct event must be one item, whichever way it came: processed, or failed with its reasons"
+echo "(the $invalid_events invalid ones); no duplicate adds one."
 echo
-scripts/demo-check.sh claim "$queue" "$before" "$count"
+scripts/demo-check.sh claim "$queue" "$before" "$((count + sns_count))" "$failed_before" "$invalid_events"
 if ((worker_code != 0)); then
 	echo "demo: the worker exited $worker_code, not 0; see $worker_log" >&2
 	exit 1

@@ -94,7 +94,7 @@ up)
 	start fauxqs "$sqs_port" env FAUXQS_PORT="$sqs_port" FAUXQS_LOGGER=false \
 		node "$modules/fauxqs/dist/cli.js"
 	start dynalite "$ddb_port" node "$modules/dynalite/cli.js" "${ddb_args[@]}"
-	echo "export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$sqs_port AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port"
+	echo "export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$sqs_port AWS_ENDPOINT_URL_SNS=http://127.0.0.1:$sqs_port AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port"
 	;;
 down)
 	case ${2:-both} in

@@ -19,9 +19,9 @@ import (
 // environment of their own): the variables of it that the SDK reads from the process
 // environment take precedence over the process's — AWS_REGION (or AWS_DEFAULT_REGION),
 // AWS_PROFILE, AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and
-// the endpoints AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_DYNAMODB. The HTTP client keeps
-// more idle connections per host than the SDK's default (see HTTPClient). Extra options
-// are applied last.
+// the endpoints AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SNS and AWS_ENDPOINT_URL_DYNAMODB.
+// The HTTP client keeps more idle connections per host than the SDK's default (see
+// HTTPClient). Extra options are applied last.
 func Load(ctx context.Context, getenv func(string) string, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -42,7 +42,7 @@ func Load(ctx context.Context, getenv func(string) string, opts ...func(*config.
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}
 	eps := Endpoints{}
-	for _, id := range []string{"SQS", "DynamoDB"} {
+	for _, id := range []string{"SQS", "SNS", "DynamoDB"} {
 		if v := getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(id)); v != "" {
 			eps[id] = v
 		}
@@ -73,7 +73,7 @@ func first(s ...string) string {
 	return ""
 }
 
-// Endpoints maps an SDK service id ("SQS", "DynamoDB") to its endpoint URL. Placed in an
+// Endpoints maps an SDK service id ("SQS", "SNS", "DynamoDB") to its endpoint URL. Placed in an
 // aws.Config's ConfigSources it acts as AWS_ENDPOINT_URL_<SERVICE> does.
 type Endpoints map[string]string
 

@@ -180,14 +180,15 @@ func nodeModules() (string, error) {
 }
 
 // Config returns an aws.Config for emulators at the given endpoints: dummy static
-// credentials, region us-east-1, and per-service endpoints for SQS and DynamoDB.
+// credentials, region us-east-1, and per-service endpoints for SQS and DynamoDB (SNS
+// at the SQS endpoint: fauxqs serves both).
 func Config(sqsEndpoint, dynamodbEndpoint string) aws.Config {
 	return aws.Config{
 		Region:      Region,
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		// Endpoints travel as a config source, as AWS_ENDPOINT_URL_SQS and
 		// AWS_ENDPOINT_URL_DYNAMODB do, without touching the process environment.
-		ConfigSources: []any{ServiceEndpoints{"SQS": sqsEndpoint, "DynamoDB": dynamodbEndpoint}},
+		ConfigSources: []any{ServiceEndpoints{"SQS": sqsEndpoint, "SNS": sqsEndpoint, "DynamoDB": dynamodbEndpoint}},
 	}
 }
 

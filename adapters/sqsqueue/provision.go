@@ -2,6 +2,8 @@ package sqsqueue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -132,4 +134,67 @@ func ensureQueue(ctx context.Context, api API, name string, attrs map[string]str
 		return "", "", classify(fmt.Errorf("arn of queue %s: %w", name, err))
 	}
 	return url, arn, nil
+}
+
+// AllowTopic lets the SNS topic topicARN send to the queue at url (whose ARN is
+// queueARN), as a topic needs before its subscription delivers anything: it adds one
+// statement to the queue's access policy, keeping the others. It is idempotent: a
+// statement for the topic is replaced by the same one.
+func AllowTopic(ctx context.Context, api API, url, queueARN, topicARN string, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = defaultCallTimout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	out, err := api.GetQueueAttributes(cctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNamePolicy}})
+	cancel()
+	if err != nil {
+		return classify(fmt.Errorf("policy of queue %s: %w", queueARN, err))
+	}
+	policy, err := withTopicStatement(out.Attributes[string(types.QueueAttributeNamePolicy)], queueARN, topicARN)
+	if err != nil {
+		return fmt.Errorf("policy of queue %s: %w", queueARN, err)
+	}
+	cctx, cancel = context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err = api.SetQueueAttributes(cctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(url),
+		Attributes: map[string]string{string(types.QueueAttributeNamePolicy): policy}})
+	if err != nil {
+		return classify(fmt.Errorf("set policy of queue %s: %w", queueARN, err))
+	}
+	return nil
+}
+
+// withTopicStatement returns the access policy doc (JSON; "" for none) with the
+// statement that lets topicARN send to queueARN, in place of any earlier one of the same
+// Sid.
+func withTopicStatement(doc, queueARN, topicARN string) (string, error) {
+	policy := map[string]any{"Version": "2012-10-17"}
+	if doc != "" {
+		if err := json.Unmarshal([]byte(doc), &policy); err != nil {
+			return "", err
+		}
+	}
+	var statements []any
+	switch s := policy["Statement"].(type) {
+	case []any:
+		statements = s
+	case map[string]any:
+		statements = []any{s}
+	}
+	sum := sha256.Sum256([]byte(topicARN))
+	sid := "eventprocSNS" + hex.EncodeToString(sum[:8])
+	kept := statements[:0]
+	for _, s := range statements {
+		if m, ok := s.(map[string]any); !ok || m["Sid"] != sid {
+			kept = append(kept, s)
+		}
+	}
+	policy["Statement"] = append(kept, map[string]any{
+		"Sid": sid, "Effect": "Allow", "Principal": map[string]any{"Service": "sns.amazonaws.com"},
+		"Action": "sqs:SendMessage", "Resource": queueARN,
+		"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": topicARN}},
+	})
+	b, err := json.Marshal(policy)
+	return string(b), err
 }
