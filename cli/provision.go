@@ -18,7 +18,7 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 	rules := rulesFlag(fs, env)
 	var queues stringList
 	fs.Var(&queues, "queue", "queue `name` to create with its dead-letter queue (repeatable)")
-	maxReceive := fs.Int("max-receive", 0, "the redrive policy's maxReceiveCount: the `count` of receives before a message is dead-lettered; must exceed the rules' max attempts (default max attempts + 3)")
+	maxReceive := fs.Int("max-receive", 0, "the redrive policy's maxReceiveCount: the `count` of receives before a message is dead-lettered; must exceed the rules' max attempts (default max attempts + 3; 10 × max attempts for a FIFO queue)")
 	visibility := fs.Duration("visibility", 60*time.Second, "the queues' visibility timeout")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code

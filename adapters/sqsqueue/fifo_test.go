@@ -59,7 +59,7 @@ func drainFIFO(t *testing.T, q *Queue, n int) map[string][]string {
 }
 
 // TestFIFOProvisionDeadLetterRedrive: a FIFO queue gets a FIFO dead-letter queue
-// without content-based deduplication; a dead letter goes in its message's group,
+// without content-based deduplication and a roomier maxReceiveCount; a dead letter goes in its message's group,
 // deduplicated by its message id (a repeated send is stored once); redrive moves the
 // dead letters back in their groups, each group in order, and empties the dead-letter
 // queue.
@@ -71,6 +71,9 @@ func TestFIFOProvisionDeadLetterRedrive(t *testing.T) {
 	p := provisionFIFO(t, c)
 	if !IsFIFO(p.DeadLetterURL) || p.DeadLetterURL == p.URL {
 		t.Fatalf("dead-letter queue %s", p.DeadLetterURL)
+	}
+	if p.MaxReceiveCount != 30 {
+		t.Errorf("maxReceiveCount %d, want 10 × max attempts (30): releases behind a group's head count as receives", p.MaxReceiveCount)
 	}
 	attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(p.DeadLetterURL),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameFifoQueue, types.QueueAttributeNameContentBasedDeduplication}})

@@ -22,7 +22,9 @@ type ProvisionOptions struct {
 	MaxAttempts int
 	// MaxReceiveCount is the redrive policy's maxReceiveCount: after that many receives
 	// SQS itself moves a message to the dead-letter queue. It must exceed MaxAttempts
-	// (MaxAttempts+3 when zero).
+	// (when zero: MaxAttempts+3; on a FIFO queue 10×MaxAttempts, at most 1000, as its
+	// receive counts also grow when the worker releases a message behind its group's
+	// retried head).
 	MaxReceiveCount int
 	// VisibilityTimeout is the queue's default visibility timeout (60 s when zero).
 	VisibilityTimeout time.Duration
@@ -54,7 +56,11 @@ const dlqRetention = "1209600"
 // gets a FIFO dead-letter queue without content-based deduplication. It is idempotent: queues
 // that exist get their attributes set to the same values.
 func Provision(ctx context.Context, api API, name string, opts ProvisionOptions) (Provisioned, error) {
-	if opts.MaxReceiveCount == 0 {
+	switch {
+	case opts.MaxReceiveCount != 0:
+	case IsFIFO(name):
+		opts.MaxReceiveCount = min(max(10*opts.MaxAttempts, opts.MaxAttempts+3), 1000)
+	default:
 		opts.MaxReceiveCount = opts.MaxAttempts + 3
 	}
 	if opts.MaxReceiveCount <= opts.MaxAttempts || opts.MaxReceiveCount > 1000 {
