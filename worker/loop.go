@@ -19,7 +19,8 @@ import (
 type job struct {
 	src      *source
 	msg      Message
-	meta     engine.Message // what Evaluate is told about msg; here to share the job's allocation
+	meta     engine.Message       // what Evaluate is told about msg
+	opts     [3]engine.EvalOption // Evaluate's options; meta and opts live here to share the job's allocation
 	received time.Time
 	extendAt time.Time // when its visibility is next extended; guarded by Worker.regMu
 	// handedOff says that its in-flight slot has gone with its final action (an ack, a
@@ -197,8 +198,8 @@ func (w *Worker) process(j *job) (f facts) {
 		ReceiveCount: int64(j.msg.ReceiveCount), GroupID: j.msg.GroupID, SequenceNumber: j.msg.SequenceNumber,
 		DeduplicationID: j.msg.DeduplicationID}
 	// The verdict carries the item: one ruleset per message, even across a reload.
-	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body, engine.ForStorage, engine.WithMessage(&j.meta),
-		engine.WithTransport(j.src.transport))
+	j.opts = [3]engine.EvalOption{engine.ForStorage, engine.WithMessage(&j.meta), engine.WithTransport(j.src.transport)}
+	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body, j.opts[:]...)
 	if v == nil {
 		panic("engine returned no verdict")
 	}
