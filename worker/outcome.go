@@ -24,7 +24,7 @@ const (
 	Exhausted  Outcome = "exhausted"   // retryable failure on the last attempt; dead-lettered; acked
 	Fatal      Outcome = "fatal"       // deployment error; held until intake resumes; intake paused
 	Panicked   Outcome = "panic"       // a panic while handling it; dead-lettered; acked
-	Released   Outcome = "released"    // not finished when stopping (held ones too); visible again at once
+	Released   Outcome = "released"    // not finished when stopping (held ones too), or behind a FIFO group's unsettled head; visible again at once
 	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
 	Unwritable Outcome = "unwritable"  // the store refuses the item for good (too large, …); dead-lettered; acked
 )
