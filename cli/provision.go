@@ -33,7 +33,7 @@ func cmdProvision(ctx context.Context, env *cmdEnv, args []string) int {
 	rules := rulesFlag(fs, env)
 	var f provisionFlags
 	fs.Var(&f.queues, "queue", "queue `name` to create with its dead-letter queue (repeatable)")
-	f.maxReceive = fs.Int("max-receive", 0, "the redrive policy's maxReceiveCount: the `count` of receives before a message is dead-lettered; must exceed the rules' max attempts (default max attempts + 3)")
+	f.maxReceive = fs.Int("max-receive", 0, "the redrive policy's maxReceiveCount: the `count` of receives before a message is dead-lettered; must exceed the rules' max attempts (default max attempts + 3; 10 × max attempts for a FIFO queue)")
 	f.visibility = fs.Duration("visibility", 60*time.Second, "the queues' visibility timeout")
 	f.topic = fs.String("topic", "", "SNS topic `name` to create and subscribe each queue to")
 	f.rawDelivery = fs.Bool("raw-delivery", false, "subscribe the queues with raw message delivery: a queue gets the published message itself, not SNS's notification wrapping it")

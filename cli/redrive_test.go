@@ -4,8 +4,10 @@ import (
 	"context"
 	"eventproc/internal/fixture"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -100,5 +102,58 @@ func TestRedriveCommand(t *testing.T) {
 	code, out, errs = runCmd(t, environ, "redrive", "--queue", url, "--dlq", sqsqueue.DeadLetterName(queue))
 	if code != 0 || strings.Count(out, "moving ") != 6 || depth(dlq) != 0 || depth(url) != 9 {
 		t.Errorf("the rest: exit %d, queue %d, DLQ %d\n%s%s", code, depth(url), depth(dlq), out, errs)
+	}
+}
+
+// TestRedriveCommandFIFO: on a FIFO queue, provision makes a FIFO dead-letter queue, and
+// redrive moves its dead letters back in their groups, each group in its order.
+func TestRedriveCommandFIFO(t *testing.T) {
+	e := awstest.Start(t)
+	environ := fixture.AWSEnviron(e)
+	queue := awstest.UniqueName("orders") + ".fifo"
+	if code, _, errs := runCmd(t, environ, "provision", "--queue", queue); code != 0 {
+		t.Fatalf("provision: %s", errs)
+	}
+	c := sqs.NewFromConfig(e.Config)
+	ctx := context.Background()
+	url, err := sqsqueue.ResolveURL(ctx, c, queue, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := sqsqueue.NewDeadLetter(c, sqsqueue.DeadLetterOptions{})
+	want := map[string][]string{}
+	for i := range 3 {
+		for _, g := range []string{"tenant-1", "tenant-2"} {
+			body := fmt.Sprintf(`{"tenant":%q,"n":%d}`, g, i)
+			attrs := map[string]string{"outcome": "exhausted", "event_type": "order.placed", "error": "retryable: throttled"}
+			if err := dl.Send(ctx, url, worker.Message{ID: fmt.Sprint(g, i), Body: body, GroupID: g}, attrs); err != nil {
+				t.Fatal(err)
+			}
+			want[g] = append(want[g], body)
+		}
+	}
+	code, out, errs := runCmd(t, environ, "redrive", "--queue", queue)
+	if code != 0 || strings.Count(out, "moving ") != 6 || !strings.Contains(errs, "6 moved") {
+		t.Fatalf("redrive: exit %d\n%s%s", code, out, errs)
+	}
+	src := sqsqueue.New(c, url, sqsqueue.Options{WaitTime: time.Second})
+	got := map[string][]string{}
+	for n, deadline := 0, time.Now().Add(15*time.Second); n < 6 && time.Now().Before(deadline); {
+		msgs, err := src.Receive(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			got[m.GroupID] = append(got[m.GroupID], m.Body)
+		}
+		n += len(msgs)
+		if _, err := src.Ack(ctx, msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g, bodies := range want {
+		if !slices.Equal(got[g], bodies) {
+			t.Errorf("group %s back as %v, want %v", g, got[g], bodies)
+		}
 	}
 }

@@ -29,7 +29,8 @@ import (
 // Source is one queue to consume.
 type Source struct {
 	QueueURL    string
-	Concurrency int // long polls at once
+	Concurrency int    // long polls at once
+	Transport   string // how its bodies carry the event: auto, raw or sns
 }
 
 // Config is the effective configuration.
@@ -55,6 +56,7 @@ type Config struct {
 	// source); fromList says that the sources key, not queue_url, named the queues.
 	queueURL    string
 	concurrency int
+	transport   string
 	fromList    bool
 	// Origin says where each key's value came from: "default", the file's path,
 	// an environment variable's name, or "--flag".
@@ -258,7 +260,7 @@ func (c *Config) decode(m merged, add addFunc) {
 func (c *Config) resolveSources(m merged, queueOptional bool, add addFunc) {
 	var fromList []Source
 	if raw := m.k.Get("sources"); raw != nil {
-		fromList = parseSources(raw, c.concurrency, m.where("sources"), add)
+		fromList = parseSources(raw, Source{Concurrency: c.concurrency, Transport: c.transport}, m.where("sources"), add)
 	}
 	queueURL, _ := fieldByKey("queue_url")
 	c.queueURL = getString(m.k, queueURL, m.where, add)
@@ -271,7 +273,7 @@ func (c *Config) resolveSources(m merged, queueOptional bool, add addFunc) {
 		if c.queueURL == "" {
 			add("queue_url (%s): must not be empty", m.where("queue_url"))
 		}
-		c.Sources = []Source{{QueueURL: c.queueURL, Concurrency: c.concurrency}}
+		c.Sources = []Source{{QueueURL: c.queueURL, Concurrency: c.concurrency, Transport: c.transport}}
 	case hasList:
 		c.Sources, c.fromList = fromList, true
 		if len(fromList) == 0 {

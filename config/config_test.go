@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		Sources: []Source{{QueueURL: q1, Concurrency: 4}}, Rules: "events.d", Envelope: "", PersistMode: "batch",
+		Sources: []Source{{QueueURL: q1, Concurrency: 4, Transport: "auto"}}, Rules: "events.d", Envelope: "", PersistMode: "batch",
 		Workers: 256, MaxInFlight: 1000, GracePeriod: 30 * time.Second, VisibilityTimeout: 60 * time.Second,
 		CallTimeout: 10 * time.Second, ReceiveWait: 20 * time.Second, LogLevel: "info", LogFormat: "auto", HTTPAddr: ":9090",
 		ProbeInterval: 15 * time.Second,
@@ -60,7 +60,7 @@ persist:
 		check   func(t *testing.T, c *Config)
 	}{
 		{"file over defaults", nil, nil, func(t *testing.T, c *Config) {
-			want := []Source{{"http://q/a", 2}, {"http://q/b", 4}}
+			want := []Source{{"http://q/a", 2, "auto"}, {"http://q/b", 4, "auto"}}
 			if diff := cmp.Diff(want, c.Sources); diff != "" {
 				t.Errorf("sources (-want +got):\n%s", diff)
 			}
@@ -89,13 +89,13 @@ persist:
 			}},
 		{"queue_url in a higher layer replaces the file's sources", []string{"EVENTPROC_QUEUE_URL=http://q/env"}, nil,
 			func(t *testing.T, c *Config) {
-				if diff := cmp.Diff([]Source{{"http://q/env", 4}}, c.Sources); diff != "" {
+				if diff := cmp.Diff([]Source{{"http://q/env", 4, "auto"}}, c.Sources); diff != "" {
 					t.Errorf("sources (-want +got):\n%s", diff)
 				}
 			}},
 		{"sources as a string", []string{"EVENTPROC_SOURCES=http://q/x=7, http://q/y"}, nil,
 			func(t *testing.T, c *Config) {
-				if diff := cmp.Diff([]Source{{"http://q/x", 7}, {"http://q/y", 4}}, c.Sources); diff != "" {
+				if diff := cmp.Diff([]Source{{"http://q/x", 7, "auto"}, {"http://q/y", 4, "auto"}}, c.Sources); diff != "" {
 					t.Errorf("sources (-want +got):\n%s", diff)
 				}
 			}},
@@ -196,6 +196,10 @@ func TestStrict(t *testing.T) {
 			`sources[1] (`, `queue_url is required`,
 			`queue http://q/a listed twice`,
 		}},
+		{"bad transports", "transport: sqs\nsources:\n  - queue_url: http://q/a\n    transport: SNS\n", nil, nil, []string{
+			`transport (`, `"sqs" is not one of auto, raw, sns`,
+			`sources[0].transport (`, `SNS is not one of auto, raw, sns`,
+		}},
 		{"no queue", "", nil, nil, []string{"no queue to consume: set queue_url (EVENTPROC_QUEUE_URL, --queue-url) or sources"}},
 		{"both in one layer", "queue_url: http://q/a\nsources: [http://q/b]\n", nil, nil, []string{"set one, not both"}},
 		{"yaml syntax", "queue_url: [\n", nil, nil, []string{"eventproc.yaml: yaml: line"}},
@@ -268,5 +272,38 @@ func TestPartialOnError(t *testing.T) {
 	c, err = Load(in)
 	if err != nil || c.HTTPAddr != "127.0.0.1:9191" || len(c.Sources) != 0 {
 		t.Fatalf("queue optional: %+v, %v", c, err)
+	}
+}
+
+// TestTransport: a source takes its own transport, else the global one, in every form
+// of the sources key.
+func TestTransport(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "eventproc.yaml"), `
+transport: sns
+sources:
+  - queue_url: http://q/a
+    transport: raw
+  - queue_url: http://q/b
+`)
+	for _, tt := range []struct {
+		name string
+		in   Input
+		want []Source
+	}{
+		{"file", Input{Dir: dir}, []Source{{"http://q/a", 4, "raw"}, {"http://q/b", 4, "sns"}}},
+		{"string form takes the global one", Input{Dir: dir, Environ: []string{"EVENTPROC_SOURCES=http://q/c=2,http://q/d", "EVENTPROC_TRANSPORT=raw"}},
+			[]Source{{"http://q/c", 2, "raw"}, {"http://q/d", 4, "raw"}}},
+		{"queue_url", Input{Dir: t.TempDir(), Flags: map[string]string{"queue_url": "http://q/e"}}, []Source{{"http://q/e", 4, "auto"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, c.Sources); diff != "" {
+				t.Errorf("sources (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

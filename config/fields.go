@@ -47,14 +47,20 @@ func (f field) kind() kind {
 	return kString
 }
 
+// transports are the values of transport (engine.Transports; config does not import
+// the engine).
+var transports = []string{"auto", "raw", "sns"}
+
 // fields lists every key, in documentation order.
 var fields = []field{
 	{key: "queue_url", at: func(c *Config) any { return &c.queueURL }, arg: "url",
 		usage: "the queue to consume (shorthand for one source)"},
 	{key: "sources", at: func(c *Config) any { return &c.Sources },
-		usage: "queues to consume: a list of {queue_url, concurrency}; as a string, comma-separated URL[=CONCURRENCY]"},
+		usage: "queues to consume: a list of {queue_url, concurrency, transport}; as a string, comma-separated URL[=CONCURRENCY] (the global transport)"},
 	{key: "concurrency", at: func(c *Config) any { return &c.concurrency }, def: int64(4), min: 1, max: 100,
 		usage: "long polls at once per source, unless the source says"},
+	{key: "transport", at: func(c *Config) any { return &c.transport }, def: "auto", arg: "name", enum: transports,
+		usage: "how message bodies carry the event, unless the source says: auto recognises an SNS notification and unwraps it, raw takes the body as it is, sns expects a notification"},
 	{key: "rules", at: func(c *Config) any { return &c.Rules }, def: "events.d", arg: "dir",
 		usage: "the events.d directory"},
 	{key: "envelope", at: func(c *Config) any { return &c.Envelope }, arg: "name",

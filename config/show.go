@@ -16,8 +16,9 @@ type Setting struct {
 
 // Settings lists every key's effective value, in documentation order, redacted.
 //
-// sources is the list of queues the worker consumes, whichever key named them; its
-// origin says "queue_url (…)" when it came from queue_url. A queue_url that sources
+// sources is the list of queues the worker consumes, whichever key named them (a
+// source's transport shown when it is not the global one); its origin says
+// "queue_url (…)" when it came from queue_url. A queue_url that sources
 // overrode says so in its origin.
 func (c *Config) Settings() []Setting {
 	var out []Setting
@@ -34,6 +35,9 @@ func (c *Config) Settings() []Setting {
 			for i, src := range c.Sources {
 				// Each URL redacted on its own: a query's last value would swallow "=N".
 				parts[i] = fmt.Sprintf("%s=%d", Redact("queue_url", src.QueueURL), src.Concurrency)
+				if src.Transport != c.transport {
+					parts[i] += " (transport " + src.Transport + ")"
+				}
 			}
 			s.Value = strings.Join(parts, ",")
 			if !c.fromList && len(c.Sources) > 0 {

@@ -136,11 +136,15 @@ func getDuration(k *koanf.Koanf, f field, where func(string) string, add addFunc
 	return d
 }
 
-// parseSources checks the sources list: each entry {queue_url, concurrency}.
-func parseSources(raw any, defConcurrency int, where string, add addFunc) []Source {
+// sourceKeys are the keys of a sources entry.
+var sourceKeys = []string{"queue_url", "concurrency", "transport"}
+
+// parseSources checks the sources list: each entry {queue_url, concurrency, transport},
+// what it leaves out taken from def.
+func parseSources(raw any, def Source, where string, add addFunc) []Source {
 	list, ok := raw.([]any)
 	if !ok {
-		add("sources (%s): want a list of {queue_url, concurrency}", where)
+		add("sources (%s): want a list of {queue_url, concurrency, transport}", where)
 		return nil
 	}
 	var out []Source
@@ -150,11 +154,11 @@ func parseSources(raw any, defConcurrency int, where string, add addFunc) []Sour
 			if s, isStr := e.(string); isStr {
 				m = map[string]any{"queue_url": s}
 			} else {
-				add("sources[%d] (%s): want {queue_url, concurrency}", i, where)
+				add("sources[%d] (%s): want {queue_url, concurrency, transport}", i, where)
 				continue
 			}
 		}
-		s := Source{Concurrency: defConcurrency}
+		s := def
 		keys := make([]string, 0, len(m))
 		for key := range m {
 			keys = append(keys, key)
@@ -184,8 +188,14 @@ func parseSources(raw any, defConcurrency int, where string, add addFunc) []Sour
 					add("sources[%d].concurrency (%s): %d is out of range [1, 100]", i, where, n)
 				}
 				s.Concurrency = int(n)
+			case "transport":
+				t, ok := v.(string)
+				if !ok || !slices.Contains(transports, t) {
+					add("sources[%d].transport (%s): %v is not one of %s", i, where, v, strings.Join(transports, ", "))
+				}
+				s.Transport = t
 			default:
-				add("sources[%d] (%s): unknown key %q%s", i, where, key, suggest(key, []string{"queue_url", "concurrency"}))
+				add("sources[%d] (%s): unknown key %q%s", i, where, key, suggest(key, sourceKeys))
 			}
 		}
 		if _, ok := m["queue_url"]; !ok {

@@ -80,7 +80,8 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("with sources uncommented: %v", err)
 	}
-	if len(cfg.Sources) != 2 || cfg.Sources[0].Concurrency != 8 || cfg.Sources[1].QueueURL != "payments" {
+	if len(cfg.Sources) != 2 || cfg.Sources[0].Concurrency != 8 || cfg.Sources[0].Transport != "auto" ||
+		cfg.Sources[1].QueueURL != "payments.fifo" || cfg.Sources[1].Transport != "sns" {
 		t.Errorf("sources = %+v", cfg.Sources)
 	}
 }

@@ -17,6 +17,8 @@ var itemFields = []string{
 	"body", "event_type", "schema_version", "event_id",
 	"status", "processed_at", "message_id", "attempts",
 	"reason", "violations", "raw_body", "raw_body_truncated", "raw_body_size",
+	// where the message came from (a FIFO group, an SNS topic), on the items that have it
+	"message_group_id", "sequence_number", "message_sent_at", "topic_arn",
 }
 
 // ItemFields lists the attributes the worker writes on an item besides the envelope's

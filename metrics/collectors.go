@@ -8,7 +8,7 @@ import (
 
 // WatchWorker adds the worker's own counters, read at every scrape: messages received,
 // in flight (received, outcome not yet decided), receive, ack and visibility errors,
-// visibility extensions. Call it once.
+// visibility extensions, FIFO releases. Call it once.
 func (m *Metrics) WatchWorker(stats func() worker.Stats) {
 	m.reg.MustRegister(&workerCollector{stats: stats})
 }
@@ -20,12 +20,13 @@ var (
 	descAckErrors  = prometheus.NewDesc("eventproc_ack_errors_total", "Messages whose delete failed (they are delivered again; their write is idempotent).", nil, nil)
 	descVisErrors  = prometheus.NewDesc("eventproc_visibility_errors_total", "Visibility changes (retry delays, releases) that failed.", nil, nil)
 	descExtensions = prometheus.NewDesc("eventproc_visibility_extensions_total", "Visibility extensions of messages held longer than half the visibility timeout.", nil, nil)
+	descGroupRel   = prometheus.NewDesc("eventproc_fifo_released_total", "FIFO messages released unstarted behind their group's retried, held or released head (each costs a receive).", nil, nil)
 )
 
 type workerCollector struct{ stats func() worker.Stats }
 
 func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReceived, descInFlight, descRcvErrors, descAckErrors, descVisErrors, descExtensions} {
+	for _, d := range []*prometheus.Desc{descReceived, descInFlight, descRcvErrors, descAckErrors, descVisErrors, descExtensions, descGroupRel} {
 		ch <- d
 	}
 }
@@ -42,6 +43,7 @@ func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAckErrors, prometheus.CounterValue, float64(st.AckErrors))
 	ch <- prometheus.MustNewConstMetric(descVisErrors, prometheus.CounterValue, float64(st.VisibilityErrors))
 	ch <- prometheus.MustNewConstMetric(descExtensions, prometheus.CounterValue, float64(st.Extended))
+	ch <- prometheus.MustNewConstMetric(descGroupRel, prometheus.CounterValue, float64(st.GroupReleased))
 }
 
 // AWSCount is the number of requests to one AWS API operation, and how many failed.

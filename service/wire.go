@@ -12,6 +12,7 @@ import (
 	"eventproc/adapters/dynamotable"
 	"eventproc/adapters/sqsqueue"
 	"eventproc/config"
+	"eventproc/engine"
 	"eventproc/worker"
 )
 
@@ -40,8 +41,10 @@ func NewWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCf
 				slog.String("queue", url), slog.Duration("queue_visibility", vt), slog.Duration("visibility_timeout", cfg.VisibilityTimeout))
 			visibility = min(visibility, vt)
 		}
-		q := sqsqueue.New(sqsAPI, url, sqsqueue.Options{WaitTime: cfg.ReceiveWait, CallTimeout: cfg.CallTimeout})
-		sources = append(sources, worker.SourceConfig{Source: q, Pollers: s.Concurrency})
+		q := sqsqueue.New(sqsAPI, url, sqsqueue.Options{WaitTime: cfg.ReceiveWait, CallTimeout: cfg.CallTimeout,
+			MessageAttributeNames: func() []string { return attributeNames(eng) }})
+		sources = append(sources, worker.SourceConfig{Source: q, Pollers: s.Concurrency,
+			Transport: engine.Transport(s.Transport), FIFO: sqsqueue.IsFIFO(url)})
 	}
 	mode := dynamotable.BatchUpsert
 	if cfg.PersistMode == "conditional" {
@@ -69,6 +72,19 @@ func NewWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCf
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	return w, nil
+}
+
+// attributeNames lists the message attributes the rules in use read (see
+// engine.Ruleset.MessageAttributeNames), asked for on every receive so that a reload
+// that changes the rules changes them too; none for an engine that does not say.
+func attributeNames(eng worker.Engine) []string {
+	if s, ok := eng.(*worker.SwapEngine); ok {
+		eng = s.Load()
+	}
+	if rs, ok := eng.(interface{ MessageAttributeNames() []string }); ok {
+		return rs.MessageAttributeNames()
+	}
+	return nil
 }
 
 // connectionPool is how many idle connections per endpoint the worker of cfg keeps:

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -8,6 +9,8 @@ import (
 
 	"eventproc/adapters/awsclient"
 	"eventproc/config"
+	"eventproc/engine"
+	"eventproc/worker"
 )
 
 // TestConnectionPoolCountsEverySource: the HTTP connection pool has room for the
@@ -34,5 +37,37 @@ func TestConnectionPoolCountsEverySource(t *testing.T) {
 				t.Errorf("idle connections: %d per host, %d in all; want at least %d", tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tc.want)
 			}
 		})
+	}
+}
+
+// namedEngine is an engine whose rules read the message attributes it names.
+type namedEngine struct {
+	worker.Engine
+	names []string
+}
+
+func (e namedEngine) MessageAttributeNames() []string { return e.names }
+
+// TestAttributeNamesFollowTheRules: the message attributes asked for are those of the
+// rules in use, read at each call, so that a reload changes them; an engine that does
+// not say gets none.
+func TestAttributeNamesFollowTheRules(t *testing.T) {
+	swap := worker.NewSwapEngine(namedEngine{names: []string{"tenant"}})
+	if got := attributeNames(swap); !slices.Equal(got, []string{"tenant"}) {
+		t.Errorf("names = %v, want [tenant]", got)
+	}
+	swap.Store(namedEngine{names: []string{"All"}})
+	if got := attributeNames(swap); !slices.Equal(got, []string{"All"}) {
+		t.Errorf("after a reload names = %v, want [All]", got)
+	}
+	rs, _, err := engine.LoadDir("events.d")
+	if err != nil || rs == nil {
+		t.Fatalf("events.d does not load: %v", err)
+	}
+	if got := attributeNames(rs); !slices.Equal(got, rs.MessageAttributeNames()) {
+		t.Errorf("names of a ruleset = %v, want its own %v", got, rs.MessageAttributeNames())
+	}
+	if got := attributeNames(struct{ worker.Engine }{}); got != nil {
+		t.Errorf("names of an engine that does not say = %v", got)
 	}
 }

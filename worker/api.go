@@ -18,7 +18,14 @@ type Message struct {
 	ReceiveCount  int       // ApproximateReceiveCount: 1 on the first delivery
 	FirstReceived time.Time // ApproximateFirstReceiveTimestamp
 	SentAt        time.Time
-	Attributes    map[string]string // string message attributes (a dead-lettered message's reason, …)
+	// Attributes are the message attributes the source was asked for: String and
+	// Number ones as sent, Binary ones base64 (a dead-lettered message's reason, …).
+	Attributes map[string]string
+
+	// FIFO queues (and fair queues for GroupID): "" elsewhere.
+	GroupID         string // MessageGroupId
+	SequenceNumber  string // SequenceNumber: the queue's order within the group
+	DeduplicationID string // MessageDeduplicationId
 }
 
 // Visibility asks that a received message become visible again after Delay (0: at once).
@@ -66,8 +73,9 @@ type Sink interface {
 // DeadLetter parks messages that cannot be processed.
 type DeadLetter interface {
 	// Send puts msg (its body unchanged) on the dead-letter queue of the source it came
-	// from, with attrs as string message attributes. Errors are *RetryableError or
-	// *FatalError.
+	// from, with attrs as string message attributes; on a FIFO dead-letter queue, in
+	// msg's group, deduplicated by msg's id (a repeated send of one message is stored
+	// once). Errors are *RetryableError or *FatalError.
 	Send(ctx context.Context, source string, msg Message, attrs map[string]string) error
 }
 

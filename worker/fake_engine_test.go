@@ -173,7 +173,7 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 	}
 	r.queue = workertest.NewQueue("q", qo)
 	r.dlq = workertest.NewQueue("q-dlq", workertest.QueueOptions{})
-	cfg.Sources = []worker.SourceConfig{{Source: r.queue, Pollers: 2}}
+	cfg.Sources = []worker.SourceConfig{{Source: r.queue, Pollers: 2, FIFO: qo.FIFO}}
 	cfg.DeadLetter = r.dlq
 	w, err := worker.New(cfg)
 	if err != nil {

@@ -33,6 +33,7 @@ func (w *Worker) hold(j *job, sem *semaphore.Weighted) {
 		w.jobs <- j // never blocks: the job keeps its slot, and the channel holds MaxInFlight
 	}
 	w.holdMu.Unlock()
+	w.groupHeld(j, sem)
 	w.log.Debug("message held through a deployment error", slog.String("message_id", j.msg.ID), slog.String("source", j.src.Name()))
 }
 

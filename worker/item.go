@@ -31,6 +31,9 @@ func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
 	attrs["schema_version"] = v.Version
 	attrs["event_id"] = v.EventID
 	w.stamp(attrs, msg, "processed")
+	o := originOf(msg, v)
+	setString(attrs, "message_group_id", o.GroupID)
+	setString(attrs, "sequence_number", o.SequenceNumber)
 	key, err := keyOf(v.Persist.Key)
 	if err != nil {
 		return Item{}, err
@@ -77,6 +80,13 @@ func (w *Worker) rejectedItem(msg Message, v *engine.Verdict) Item {
 		}
 	}
 	w.stamp(attrs, msg, "failed")
+	o := originOf(msg, v)
+	for k, val := range originFields(o) {
+		setString(attrs, k, val)
+	}
+	if !o.SentAt.IsZero() {
+		attrs["message_sent_at"] = o.SentAt.UTC()
+	}
 	key, err := keyOf(p.Key)
 	if err != nil || p.Table == "" {
 		// The sink refuses the item as unwritable and the message is dead-lettered:
@@ -112,6 +122,28 @@ func (w *Worker) stamp(attrs map[string]any, msg Message, status string) {
 	attrs["processed_at"] = w.cfg.Now().UTC()
 	attrs["message_id"] = msg.ID
 	attrs["attempts"] = int64(msg.ReceiveCount)
+}
+
+// originOf is where a message came from: its verdict's Message (what the transport
+// added included), or what was received when the verdict has none.
+func originOf(msg Message, v *engine.Verdict) engine.Message {
+	if v != nil && v.Message != nil {
+		return *v.Message
+	}
+	return engine.Message{ID: msg.ID, SentAt: msg.SentAt, GroupID: msg.GroupID, SequenceNumber: msg.SequenceNumber}
+}
+
+// originFields names the attributes that keep a message's origin on its rejected item
+// and its dead letter (message_sent_at besides, as a time on the item).
+func originFields(o engine.Message) map[string]string {
+	return map[string]string{"message_group_id": o.GroupID, "sequence_number": o.SequenceNumber, "topic_arn": o.TopicARN}
+}
+
+// setString sets attrs[k] to val unless val is empty.
+func setString(attrs map[string]any, k, val string) {
+	if val != "" {
+		attrs[k] = val
+	}
 }
 
 func keyOf(attrs []engine.Attribute) (map[string]string, error) {

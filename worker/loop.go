@@ -19,6 +19,8 @@ import (
 type job struct {
 	src      *source
 	msg      Message
+	meta     engine.Message       // what Evaluate is told about msg
+	opts     [3]engine.EvalOption // Evaluate's options; meta and opts live here to share the job's allocation
 	received time.Time
 	extendAt time.Time // when its visibility is next extended; guarded by Worker.regMu
 	// handedOff says that its in-flight slot has gone with its final action (an ack, a
@@ -94,6 +96,9 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 			w.stats.received.Add(1)
 			j := &job{src: s, msg: m, received: now}
 			w.track(j, now)
+			if s.fifo != nil && !s.fifo.admit(j) {
+				continue // waits behind its group's head (fifo.go)
+			}
 			w.jobs <- j // never blocks: the channel holds MaxInFlight jobs
 		}
 		if err == nil {
@@ -169,6 +174,7 @@ func (w *Worker) handle(j *job, sem *semaphore.Weighted) {
 			if !j.handedOff {
 				sem.Release(1)
 			}
+			w.groupSettled(j, false, sem) // it comes back after its timeout: so does its group
 			w.stats.count(Panicked)
 			func() {
 				defer func() { _ = recover() }() // the observer may be what panicked
@@ -188,7 +194,12 @@ func (w *Worker) process(j *job) (f facts) {
 			f.panic = &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
-	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body, engine.ForStorage) // the verdict carries the item: one ruleset per message, even across a reload
+	j.meta = engine.Message{ID: j.msg.ID, Attributes: j.msg.Attributes, SentAt: j.msg.SentAt,
+		ReceiveCount: int64(j.msg.ReceiveCount), GroupID: j.msg.GroupID, SequenceNumber: j.msg.SequenceNumber,
+		DeduplicationID: j.msg.DeduplicationID}
+	// The verdict carries the item: one ruleset per message, even across a reload.
+	j.opts = [3]engine.EvalOption{engine.ForStorage, engine.WithMessage(&j.meta), engine.WithTransport(j.src.transport)}
+	v := w.cfg.Engine.Evaluate(w.hardCtx, j.msg.Body, j.opts[:]...)
 	if v == nil {
 		panic("engine returned no verdict")
 	}

@@ -156,9 +156,10 @@ func TestRuleFailedDeadLettered(t *testing.T) {
 	want := map[string]string{
 		"outcome": "rule_failed", "attempts": "1", "event_type": "order.placed", "schema_version": "v1",
 		"event_id": "e-3", "rule": "big-orders", "rule_position": "order.yaml:12:9",
-		"error":         "rule big-orders (order.yaml:12:9) failed to evaluate: no such key: items",
-		"first_failure": r.clock.Now().UTC().Format(time.RFC3339Nano),
-		"last_failure":  r.clock.Now().UTC().Format(time.RFC3339Nano),
+		"error":           "rule big-orders (order.yaml:12:9) failed to evaluate: no such key: items",
+		"first_failure":   r.clock.Now().UTC().Format(time.RFC3339Nano),
+		"last_failure":    r.clock.Now().UTC().Format(time.RFC3339Nano),
+		"message_sent_at": r.clock.Now().UTC().Format(time.RFC3339Nano),
 	}
 	if diff := cmp.Diff(want, d.Attrs); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)
@@ -196,9 +197,10 @@ func TestRetryThenExhausted(t *testing.T) {
 	d := r.dlq.DeadLetters()[0]
 	want := map[string]string{
 		"outcome": "exhausted", "attempts": "5", "event_type": "order.placed", "schema_version": "v1", "event_id": "e-4",
-		"error":         errThrottled.Error(),
-		"first_failure": first.UTC().Format(time.RFC3339Nano),
-		"last_failure":  r.clock.Now().UTC().Format(time.RFC3339Nano),
+		"error":           errThrottled.Error(),
+		"first_failure":   first.UTC().Format(time.RFC3339Nano),
+		"last_failure":    r.clock.Now().UTC().Format(time.RFC3339Nano),
+		"message_sent_at": first.UTC().Format(time.RFC3339Nano),
 	}
 	if diff := cmp.Diff(want, d.Attrs); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)

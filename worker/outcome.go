@@ -24,7 +24,7 @@ const (
 	Exhausted  Outcome = "exhausted"   // retryable failure on the last attempt; dead-lettered; acked
 	Fatal      Outcome = "fatal"       // deployment error; held until intake resumes; intake paused
 	Panicked   Outcome = "panic"       // a panic while handling it; dead-lettered; acked
-	Released   Outcome = "released"    // not finished when stopping (held ones too); visible again at once
+	Released   Outcome = "released"    // not finished when stopping (held ones too), or behind a FIFO group's unsettled head; visible again at once
 	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
 	Unwritable Outcome = "unwritable"  // the store refuses the item for good (too large, …); dead-lettered; acked
 )
@@ -142,8 +142,10 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 	switch {
 	case a.ack:
 		w.ack(j, sem)
+		w.groupSettled(j, true, sem)
 	case a.visibility:
 		w.setVisibility(j, a.delay, sem)
+		w.groupSettled(j, false, sem)
 	case a.hold:
 		w.hold(j, sem)
 	}
@@ -167,6 +169,7 @@ func (w *Worker) release(j *job, sem *semaphore.Weighted, stopping bool) {
 	w.observe(Settlement{Outcome: Released, Took: time.Since(j.received)})
 	w.log.Debug("message released", slog.String("message_id", j.msg.ID), slog.String("source", j.src.Name()))
 	w.setVisibility(j, 0, sem)
+	w.groupSettled(j, false, sem)
 }
 
 func (w *Worker) ack(j *job, sem *semaphore.Weighted) {
@@ -203,6 +206,15 @@ func (w *Worker) deadLetter(j *job, v *engine.Verdict, a action) error {
 	}
 	if !j.msg.FirstReceived.IsZero() {
 		attrs["first_failure"] = j.msg.FirstReceived.UTC().Format(time.RFC3339Nano)
+	}
+	o := originOf(j.msg, v)
+	for k, val := range originFields(o) {
+		if val != "" {
+			attrs[k] = val
+		}
+	}
+	if !o.SentAt.IsZero() {
+		attrs["message_sent_at"] = o.SentAt.UTC().Format(time.RFC3339Nano)
 	}
 	if v != nil {
 		set := func(k, val string) {

@@ -37,9 +37,10 @@ func TestRejectedKeepsHeaderAndAttributes(t *testing.T) {
 		"event_id": "e-9", "event_type": "order.placed", "schema_version": "v1", "tenant_id": "tenant-7",
 		"order_ref": "ord-9",
 		"status":    "failed", "processed_at": r.clock.Now().UTC(), "message_id": id, "attempts": int64(1),
-		"reason":     "header.client_id.required: is required",
-		"violations": []any{map[string]any{"rule": "header.client_id.required", "field": "header.client_id", "message": "is required"}},
-		"raw_body":   event("e-9", "invalid-typed"),
+		"reason":          "header.client_id.required: is required",
+		"violations":      []any{map[string]any{"rule": "header.client_id.required", "field": "header.client_id", "message": "is required"}},
+		"raw_body":        event("e-9", "invalid-typed"),
+		"message_sent_at": r.clock.Now().UTC(),
 	}
 	if diff := cmp.Diff(want, it.Attrs); diff != "" {
 		t.Errorf("rejected item (-want +got):\n%s", diff)

@@ -8,6 +8,7 @@ type Stats struct {
 	Outcomes         map[Outcome]int64
 	DeadLettered     int64 // messages sent to a dead-letter queue
 	Extended         int64 // visibility extensions queued
+	GroupReleased    int64 // FIFO messages released unstarted behind their group's head (counted Released too)
 	ReceiveErrors    int64
 	AckErrors        int64
 	VisibilityErrors int64
@@ -18,7 +19,7 @@ type counters struct {
 	receiveErrors, ackErrors, visibilityErrors   atomic.Int64
 	processed, rejected, ruleFailed, retry       atomic.Int64
 	exhausted, fatal, panicked, released, broken atomic.Int64
-	unwritable                                   atomic.Int64
+	unwritable, groupReleased                    atomic.Int64
 }
 
 func (c *counters) outcome(o Outcome) *atomic.Int64 {
@@ -57,6 +58,7 @@ func (w *Worker) Stats() Stats {
 		Outcomes:         map[Outcome]int64{},
 		DeadLettered:     w.stats.deadLettered.Load(),
 		Extended:         w.stats.extended.Load(),
+		GroupReleased:    w.stats.groupReleased.Load(),
 		ReceiveErrors:    w.stats.receiveErrors.Load(),
 		AckErrors:        w.stats.ackErrors.Load(),
 		VisibilityErrors: w.stats.visibilityErrors.Load(),

@@ -29,6 +29,11 @@ var _ Engine = (*engine.Ruleset)(nil)
 type SourceConfig struct {
 	Source  Source
 	Pollers int // concurrent long polls on this queue; 1 when zero
+	// Transport says how its bodies carry the event (engine.TransportAuto when "").
+	Transport engine.Transport
+	// FIFO orders its messages by group (Message.GroupID): one at a time per group, in
+	// the order received, groups in parallel (fifo.go). Set it for a FIFO queue.
+	FIFO bool
 }
 
 // Config holds the worker's dependencies and tuning. Zero durations and sizes take the
@@ -93,12 +98,14 @@ type Worker struct {
 // source is one queue with its batchers.
 type source struct {
 	Source
-	pollers  int
-	acks     *batcher[Message]
-	vis      *batcher[Visibility]
-	mu       sync.Mutex
-	rcvErr   error // the last receive error, nil after a success
-	rcvFatal bool
+	pollers   int
+	transport engine.Transport
+	fifo      *groups // nil on a standard queue
+	acks      *batcher[Message]
+	vis       *batcher[Visibility]
+	mu        sync.Mutex
+	rcvErr    error // the last receive error, nil after a success
+	rcvFatal  bool
 }
 
 // New checks cfg and builds a worker.
@@ -189,7 +196,13 @@ func setDefaults(c *Config) {
 }
 
 func (w *Worker) newSource(sc SourceConfig) *source {
-	s := &source{Source: sc.Source, pollers: sc.Pollers}
+	s := &source{Source: sc.Source, pollers: sc.Pollers, transport: sc.Transport}
+	if s.transport == "" {
+		s.transport = engine.TransportAuto
+	}
+	if sc.FIFO {
+		s.fifo = newGroups()
+	}
 	// A group's calls, retries included (callretry.go), end within half the visibility
 	// timeout, while a retried change can still matter.
 	bg := func() (context.Context, context.CancelFunc) {

@@ -2,6 +2,8 @@ package sqsqueue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,9 +62,11 @@ func NewDeadLetter(api API, opts DeadLetterOptions) *DeadLetter {
 
 // Send puts msg's body on the dead-letter queue of source (a queue URL) with attrs as
 // String message attributes. Empty values are left out (SQS refuses them), values are cut
-// to 8 KiB, and past SQS's ten attributes the rest travel as one JSON object in
-// "more_attributes". A source with neither a redrive policy nor a target is a
-// *worker.FatalError.
+// to 8 KiB, and past SQS's ten attributes the least telling (attrPriority) travel as one
+// JSON object in "more_attributes". A FIFO dead-letter queue gets msg in msg's group
+// with a deduplication id derived from msg's id, so that a send repeated within SQS's
+// five-minute deduplication window is stored once. A source with neither a redrive
+// policy nor a target is a *worker.FatalError.
 func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message, attrs map[string]string) error {
 	dlq, err := d.target(ctx, source)
 	if err != nil {
@@ -70,11 +74,16 @@ func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message
 	}
 	cctx, cancel := context.WithTimeout(ctx, d.opts.CallTimeout)
 	defer cancel()
-	_, err = d.api.SendMessage(cctx, &sqs.SendMessageInput{
+	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(dlq),
 		MessageBody:       aws.String(msg.Body),
 		MessageAttributes: fitAttributes(messageAttributes(attrs), limits.MessageBytes-len(msg.Body)),
-	})
+	}
+	if IsFIFO(dlq) {
+		in.MessageGroupId = aws.String(fifoGroup(msg.GroupID))
+		in.MessageDeduplicationId = aws.String(DeduplicationID("dead-letter", msg.ID))
+	}
+	_, err = d.api.SendMessage(cctx, in)
 	if err != nil {
 		return classify(fmt.Errorf("dead-letter message %s to %s: %w", msg.ID, dlq, err))
 	}
@@ -84,7 +93,8 @@ func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message
 // attrPriority orders the dead-letter attributes from the most to the least telling:
 // when a message is too large to carry them all, the last go first.
 var attrPriority = []string{"outcome", "error", "attempts", "event_id", "event_type", "rule", "rule_position",
-	"schema_version", "last_failure", "first_failure", moreAttrs}
+	"schema_version", "last_failure", "first_failure", "topic_arn", "message_group_id", "sequence_number",
+	"message_sent_at", moreAttrs}
 
 // fitAttributes trims attrs so that they take at most budget bytes of the message:
 // outcome first, then the error — cut to leave room for the rest, or to what is left,
@@ -176,10 +186,20 @@ func fitError(v types.MessageAttributeValue, left, small int) (types.MessageAttr
 	return stringAttr(e[:n] + "…"), true
 }
 
-// messageAttributes converts attrs to at most ten String message attributes.
+// messageAttributes converts attrs to at most ten String message attributes: past
+// ten, the nine most telling (attrPriority, then by name) and more_attributes.
 func messageAttributes(attrs map[string]string) map[string]types.MessageAttributeValue {
-	names := slices.Sorted(maps.Keys(attrs))
-	names = slices.DeleteFunc(names, func(n string) bool { return attrs[n] == "" })
+	var names []string
+	for _, n := range attrPriority {
+		if attrs[n] != "" {
+			names = append(names, n)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(attrs)) {
+		if attrs[n] != "" && !slices.Contains(attrPriority, n) {
+			names = append(names, n)
+		}
+	}
 	if len(names) == 0 {
 		return nil
 	}
@@ -325,4 +345,25 @@ func (c *count) UnmarshalJSON(b []byte) error {
 	}
 	*c = count(n)
 	return nil
+}
+
+// IsFIFO reports whether the queue at url (or called so) is a FIFO queue: its name
+// ends in .fifo.
+func IsFIFO(url string) bool { return strings.HasSuffix(url, ".fifo") }
+
+// fifoGroup is the MessageGroupId of a message sent to a FIFO queue on behalf of a
+// message of group g: g, or "default" for a message that had none.
+func fifoGroup(g string) string {
+	if g == "" {
+		return "default"
+	}
+	return g
+}
+
+// DeduplicationID is the MessageDeduplicationId of a message that eventproc sends to a
+// FIFO queue on behalf of the message with id, for purpose ("dead-letter", "redrive"):
+// the same for every repeat of that send, within SQS's 128 characters.
+func DeduplicationID(purpose, id string) string {
+	sum := sha256.Sum256([]byte(purpose + "\x00" + id))
+	return purpose + "-" + hex.EncodeToString(sum[:16])
 }

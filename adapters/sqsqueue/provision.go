@@ -24,7 +24,9 @@ type ProvisionOptions struct {
 	MaxAttempts int
 	// MaxReceiveCount is the redrive policy's maxReceiveCount: after that many receives
 	// SQS itself moves a message to the dead-letter queue. It must exceed MaxAttempts
-	// (MaxAttempts+3 when zero).
+	// (when zero: MaxAttempts+3; on a FIFO queue 10×MaxAttempts, at most 1000, as its
+	// receive counts also grow when the worker releases a message behind its group's
+	// retried head).
 	MaxReceiveCount int
 	// VisibilityTimeout is the queue's default visibility timeout (60 s when zero).
 	VisibilityTimeout time.Duration
@@ -52,10 +54,15 @@ func DeadLetterName(name string) string {
 const dlqRetention = "1209600"
 
 // Provision creates the queue called name and its dead-letter queue (DeadLetterName),
-// and sets the queue's visibility timeout and redrive policy. It is idempotent: queues
+// and sets the queue's visibility timeout and redrive policy. A FIFO queue (NAME.fifo)
+// gets a FIFO dead-letter queue without content-based deduplication. It is idempotent: queues
 // that exist get their attributes set to the same values.
 func Provision(ctx context.Context, api API, name string, opts ProvisionOptions) (Provisioned, error) {
-	if opts.MaxReceiveCount == 0 {
+	switch {
+	case opts.MaxReceiveCount != 0:
+	case IsFIFO(name):
+		opts.MaxReceiveCount = min(max(10*opts.MaxAttempts, opts.MaxAttempts+3), 1000)
+	default:
 		opts.MaxReceiveCount = opts.MaxAttempts + 3
 	}
 	if opts.MaxReceiveCount <= opts.MaxAttempts || opts.MaxReceiveCount > 1000 {
@@ -72,9 +79,13 @@ func Provision(ctx context.Context, api API, name string, opts ProvisionOptions)
 	}
 	p := Provisioned{Name: name, MaxReceiveCount: opts.MaxReceiveCount}
 	var err error
-	p.DeadLetterURL, p.DeadLetterARN, err = ensureQueue(ctx, api, DeadLetterName(name), map[string]string{
-		string(types.QueueAttributeNameMessageRetentionPeriod): dlqRetention,
-	}, opts.CallTimeout)
+	dlqAttrs := map[string]string{string(types.QueueAttributeNameMessageRetentionPeriod): dlqRetention}
+	if IsFIFO(name) {
+		// Dead letters carry their own deduplication ids (DeduplicationID): two messages
+		// with the same body are two dead letters.
+		dlqAttrs[string(types.QueueAttributeNameContentBasedDeduplication)] = "false"
+	}
+	p.DeadLetterURL, p.DeadLetterARN, err = ensureQueue(ctx, api, DeadLetterName(name), dlqAttrs, opts.CallTimeout)
 	if err != nil {
 		return Provisioned{}, err
 	}
@@ -100,7 +111,7 @@ func ensureQueue(ctx context.Context, api API, name string, attrs map[string]str
 		return f(cctx)
 	}
 	var create map[string]string
-	if strings.HasSuffix(name, ".fifo") {
+	if IsFIFO(name) {
 		create = map[string]string{string(types.QueueAttributeNameFifoQueue): "true"}
 	}
 	// Created without attributes, CreateQueue returns an existing queue as it is;

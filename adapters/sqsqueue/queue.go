@@ -2,6 +2,7 @@ package sqsqueue
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -31,6 +32,10 @@ type Options struct {
 	WaitTime time.Duration
 	// CallTimeout bounds every call; a receive gets WaitTime on top (10 s when zero).
 	CallTimeout time.Duration
+	// MessageAttributeNames gives the message attributes Receive asks for (["All"]:
+	// every one); called on every receive, so that it can follow a change of the rules
+	// that read them. Nil, or nil returned: none.
+	MessageAttributeNames func() []string
 }
 
 const (
@@ -76,22 +81,34 @@ func ResolveURL(ctx context.Context, api API, nameOrURL string, timeout time.Dur
 	return aws.ToString(out.QueueUrl), nil
 }
 
+// systemAttributes are the system attributes Receive asks for: those worker.Message
+// carries.
+var systemAttributes = []types.MessageSystemAttributeName{
+	types.MessageSystemAttributeNameApproximateReceiveCount,
+	types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp,
+	types.MessageSystemAttributeNameSentTimestamp,
+	types.MessageSystemAttributeNameMessageGroupId,
+	types.MessageSystemAttributeNameSequenceNumber,
+	types.MessageSystemAttributeNameMessageDeduplicationId,
+}
+
 // Receive long-polls for up to n (clamped to 1..10) messages, with their receive
-// count, first-receive and sent times and every message attribute.
+// count, first-receive and sent times, their FIFO group, sequence number and
+// deduplication id, and the message attributes Options.MessageAttributeNames names.
 func (q *Queue) Receive(ctx context.Context, n int) ([]worker.Message, error) {
 	n = min(max(n, 1), maxBatch)
+	var names []string
+	if q.opts.MessageAttributeNames != nil {
+		names = q.opts.MessageAttributeNames()
+	}
 	cctx, cancel := context.WithTimeout(ctx, q.opts.WaitTime+q.opts.CallTimeout)
 	defer cancel()
 	out, err := q.api.ReceiveMessage(cctx, &sqs.ReceiveMessageInput{
-		QueueUrl:            aws.String(q.url),
-		MaxNumberOfMessages: int32(n),
-		WaitTimeSeconds:     int32(q.opts.WaitTime / time.Second),
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{
-			types.MessageSystemAttributeNameApproximateReceiveCount,
-			types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp,
-			types.MessageSystemAttributeNameSentTimestamp,
-		},
-		MessageAttributeNames: []string{"All"},
+		QueueUrl:                    aws.String(q.url),
+		MaxNumberOfMessages:         int32(n),
+		WaitTimeSeconds:             int32(q.opts.WaitTime / time.Second),
+		MessageSystemAttributeNames: systemAttributes,
+		MessageAttributeNames:       names,
 	})
 	if err != nil {
 		return nil, classify(fmt.Errorf("receive from %s: %w", q.url, err))
@@ -116,13 +133,26 @@ func message(m types.Message) worker.Message {
 	}
 	out.FirstReceived = millis(m.Attributes[string(types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp)])
 	out.SentAt = millis(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)])
-	for k, v := range m.MessageAttributes {
-		// String and Number attributes (custom types too: "String.x"); binary ones are not text.
-		if v.StringValue != nil && !strings.HasPrefix(aws.ToString(v.DataType), "Binary") {
-			if out.Attributes == nil {
-				out.Attributes = make(map[string]string, len(m.MessageAttributes))
-			}
-			out.Attributes[k] = *v.StringValue
+	out.GroupID = m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
+	out.SequenceNumber = m.Attributes[string(types.MessageSystemAttributeNameSequenceNumber)]
+	out.DeduplicationID = m.Attributes[string(types.MessageSystemAttributeNameMessageDeduplicationId)]
+	out.Attributes = attributeValues(m.MessageAttributes)
+	return out
+}
+
+// attributeValues gives message attributes as text: String and Number ones (custom
+// types too: "String.x") as sent, Binary ones base64; nil when there are none.
+func attributeValues(attrs map[string]types.MessageAttributeValue) map[string]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		switch {
+		case strings.HasPrefix(aws.ToString(v.DataType), "Binary"):
+			out[k] = base64.StdEncoding.EncodeToString(v.BinaryValue)
+		case v.StringValue != nil:
+			out[k] = *v.StringValue
 		}
 	}
 	return out

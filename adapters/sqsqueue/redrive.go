@@ -18,7 +18,8 @@ import (
 // message (see worker.deadLetter and DeadLetter.Send). Redrive strips them.
 var DeadLetterAttributes = []string{
 	"outcome", "error", "attempts", "event_type", "schema_version", "event_id",
-	"first_failure", "last_failure", "rule", "rule_position", moreAttrs,
+	"first_failure", "last_failure", "rule", "rule_position",
+	"topic_arn", "message_group_id", "sequence_number", "message_sent_at", moreAttrs,
 }
 
 // RedriveCountAttribute is the message attribute Redrive sets on a message it moves: how
@@ -70,7 +71,12 @@ type RedriveResult struct {
 // it in both queues (the worker's writes are idempotent), never in neither. A moved
 // message keeps its body and its producer's attributes; the dead-letter attributes
 // (DeadLetterAttributes) are dropped and redrive_count is set to one more than before.
-// Works on standard queues (not FIFO).
+//
+// A FIFO target gets each message in the group it had in the dead-letter queue, with a
+// deduplication id derived from its id there (a send repeated by a later run within
+// five minutes is stored once). Messages go one at a time, each deleted after it was
+// sent, in the order the dead-letter queue gives them (a group's order); a message that
+// could not be sent stops its group for the run, so that no later one overtakes it.
 func Redrive(ctx context.Context, api API, dlq, target string, opts RedriveOptions) (RedriveResult, error) {
 	if opts.Hold <= 0 {
 		opts.Hold = 2 * time.Minute
@@ -78,7 +84,7 @@ func Redrive(ctx context.Context, api API, dlq, target string, opts RedriveOptio
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = defaultCallTimout
 	}
-	r := &redriver{api: api, dlq: dlq, target: target, opts: opts}
+	r := &redriver{api: api, dlq: dlq, target: target, opts: opts, fifo: IsFIFO(target)}
 	defer func() {
 		// Whatever happens, the messages this run held and did not move become visible
 		// again now rather than when Hold runs out.
@@ -115,6 +121,8 @@ type redriver struct {
 	api         API
 	dlq, target string
 	opts        RedriveOptions
+	fifo        bool            // the target is a FIFO queue
+	stopped     map[string]bool // FIFO groups with a message that could not be sent
 	res         RedriveResult
 	held        []string
 	errs        []error
@@ -124,13 +132,17 @@ type redriver struct {
 func (r *redriver) receive(ctx context.Context) ([]types.Message, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout+time.Second)
 	defer cancel()
-	out, err := r.api.ReceiveMessage(cctx, &sqs.ReceiveMessageInput{
+	in := &sqs.ReceiveMessageInput{
 		QueueUrl:              aws.String(r.dlq),
 		MaxNumberOfMessages:   maxBatch,
 		WaitTimeSeconds:       1,
 		VisibilityTimeout:     VisibilitySeconds(r.opts.Hold),
 		MessageAttributeNames: []string{"All"},
-	})
+	}
+	if r.fifo {
+		in.MessageSystemAttributeNames = []types.MessageSystemAttributeName{types.MessageSystemAttributeNameMessageGroupId}
+	}
+	out, err := r.api.ReceiveMessage(cctx, in)
 	if err != nil {
 		return nil, classify(fmt.Errorf("receive from %s: %w", r.dlq, err))
 	}
@@ -163,6 +175,10 @@ func (r *redriver) sift(msgs []types.Message) []types.Message {
 // move sends the messages to the target in batches and deletes from the dead-letter
 // queue those that were sent; one that was not sent is held.
 func (r *redriver) move(ctx context.Context, move []types.Message) {
+	if r.fifo {
+		r.moveFIFO(ctx, move)
+		return
+	}
 	for _, chunk := range chunks(move) {
 		sent, err := sendMessages(ctx, r.api, r.target, chunk, r.opts.CallTimeout)
 		if err != nil {
@@ -185,6 +201,42 @@ func (r *redriver) move(ctx context.Context, move []types.Message) {
 		}
 		r.res.Moved += deleted
 		r.res.Failed += len(handles) - deleted
+	}
+}
+
+// moveFIFO sends the messages to the FIFO target one at a time, in order, each in its
+// group and deleted once sent; after a failure the rest of that group is held.
+func (r *redriver) moveFIFO(ctx context.Context, move []types.Message) {
+	if r.stopped == nil {
+		r.stopped = map[string]bool{}
+	}
+	for _, m := range move {
+		group := fifoGroup(m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)])
+		handle := aws.ToString(m.ReceiptHandle)
+		if r.stopped[group] {
+			r.res.Failed++
+			r.held = append(r.held, handle)
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+		_, err := r.api.SendMessage(cctx, &sqs.SendMessageInput{
+			QueueUrl: aws.String(r.target), MessageBody: m.Body, MessageAttributes: redrivenAttributes(m),
+			MessageGroupId: aws.String(group), MessageDeduplicationId: aws.String(DeduplicationID("redrive", aws.ToString(m.MessageId))),
+		})
+		cancel()
+		if err != nil {
+			r.errs = append(r.errs, classify(fmt.Errorf("send message %s to %s: %w", aws.ToString(m.MessageId), r.target, err)))
+			r.stopped[group] = true
+			r.res.Failed++
+			r.held = append(r.held, handle)
+			continue
+		}
+		deleted, err := deleteHandles(ctx, r.api, r.dlq, []string{handle}, r.opts.CallTimeout)
+		if err != nil {
+			r.errs = append(r.errs, err)
+		}
+		r.res.Moved += deleted
+		r.res.Failed += 1 - deleted
 	}
 }
 

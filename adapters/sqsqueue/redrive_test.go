@@ -74,7 +74,7 @@ func TestRedrive(t *testing.T) {
 	if err != nil || res.Moved != 2 || res.Matched != 2 {
 		t.Fatalf("type t-1, limit 2: %+v, %v", res, err)
 	}
-	moved := receiveAll(t, New(c, p.URL, Options{WaitTime: time.Second}), 2)
+	moved := receiveAll(t, New(c, p.URL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), 2)
 	for _, m := range moved {
 		if m.Attributes["outcome"] != "" || m.Attributes["error"] != "" || m.Attributes["event_type"] != "" {
 			t.Errorf("moved message keeps its dead-letter attributes: %v", m.Attributes)
@@ -96,7 +96,7 @@ func TestRedrive(t *testing.T) {
 	if n := depth(t, c, p.DeadLetterURL); n != 0 {
 		t.Errorf("%d messages left in the dead-letter queue", n)
 	}
-	rest := receiveAll(t, New(c, p.URL, Options{WaitTime: time.Second}), 11)
+	rest := receiveAll(t, New(c, p.URL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), 11)
 	found := false
 	for _, m := range rest {
 		if m.Body == `{"n":"own"}` {
@@ -159,7 +159,7 @@ func TestRedriveNeverDeletesUnsent(t *testing.T) {
 	if err == nil || res.Moved != 6 || res.Failed != 1 {
 		t.Fatalf("one send failing: %+v, %v", res, err)
 	}
-	left := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second}), 1)
+	left := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), 1)
 	if left[0].Body != `{"n":2}` || left[0].Attributes["outcome"] == "" {
 		t.Errorf("left in the dead-letter queue: %q %v", left[0].Body, left[0].Attributes)
 	}
@@ -205,7 +205,7 @@ func TestDeadLetterLargeMessage(t *testing.T) {
 		if err := dl.Send(context.Background(), p.URL, worker.Message{ID: "m", Body: body}, maps.Clone(attrs)); err != nil {
 			t.Fatalf("dead-letter %d bytes: %v", tc.size, err)
 		}
-		got := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second}), 1)[0]
+		got := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), 1)[0]
 		if len(got.Body) != tc.size {
 			t.Errorf("body of %d bytes came back as %d", tc.size, len(got.Body))
 		}

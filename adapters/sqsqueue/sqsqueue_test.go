@@ -26,7 +26,7 @@ func sourceHarness() workertest.SourceHarness {
 		c := e.SQSClient()
 		q := e.CreateQueue(t, "source", map[string]string{"VisibilityTimeout": strconv.Itoa(int(visibility / time.Second))})
 		return workertest.SourceFixture{
-			Source:            New(c, q.URL, Options{WaitTime: time.Second}),
+			Source:            New(c, q.URL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}),
 			Send:              func(t *testing.T, body string, attrs map[string]string) { send(t, c, q.URL, body, attrs) },
 			VisibilityTimeout: visibility,
 			Sleep:             time.Sleep,
@@ -67,7 +67,7 @@ func TestDeadLetterConforms(t *testing.T) {
 			DeadLetter: NewDeadLetter(c, DeadLetterOptions{}),
 			Source:     p.URL,
 			Read: func(t *testing.T, n int) []worker.Message {
-				return receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second}), n)
+				return receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), n)
 			},
 			UnknownSource: p.URL + "-missing",
 		}
@@ -133,7 +133,7 @@ func TestProvisionIsIdempotentAndRedrives(t *testing.T) {
 	}
 	// The queue's own redrive: the third receive moves the message to the DLQ.
 	send(t, c, p.URL, "poison", nil)
-	q := New(c, p.URL, Options{WaitTime: time.Second})
+	q := New(c, p.URL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes})
 	for i := 1; i <= 2; i++ {
 		m := receiveAll(t, q, 1)[0]
 		if m.ReceiveCount != i {
@@ -146,7 +146,7 @@ func TestProvisionIsIdempotentAndRedrives(t *testing.T) {
 	if got, err := q.Receive(ctx, 10); err != nil || len(got) != 0 {
 		t.Errorf("third receive = %d messages, %v; want the message redriven", len(got), err)
 	}
-	if m := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second}), 1)[0]; m.Body != "poison" {
+	if m := receiveAll(t, New(c, p.DeadLetterURL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), 1)[0]; m.Body != "poison" {
 		t.Errorf("dead-letter queue holds %q", m.Body)
 	}
 }
@@ -196,7 +196,7 @@ func TestDeadLetterExplicitTarget(t *testing.T) {
 	if err := dl.Send(context.Background(), src.URL, worker.Message{ID: "m", Body: "parked"}, map[string]string{"outcome": "rule_failed"}); err != nil {
 		t.Fatal(err)
 	}
-	m := receiveAll(t, New(c, dlq.URL, Options{WaitTime: time.Second}), 1)[0]
+	m := receiveAll(t, New(c, dlq.URL, Options{WaitTime: time.Second, MessageAttributeNames: allAttributes}), 1)[0]
 	if m.Body != "parked" || m.Attributes["outcome"] != "rule_failed" {
 		t.Errorf("dead letter = %q %v", m.Body, m.Attributes)
 	}
@@ -268,3 +268,7 @@ func TestOutagesAreRetryable(t *testing.T) {
 		checkRetryable(t, "visibility timeout of a stopped queue", err)
 	})
 }
+
+// allAttributes asks for every message attribute, as the worker does for rules that
+// read one by a name known only at run time.
+func allAttributes() []string { return []string{"All"} }

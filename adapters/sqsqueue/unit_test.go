@@ -100,8 +100,86 @@ func TestMessageConversion(t *testing.T) {
 	if !m.FirstReceived.Equal(time.UnixMilli(1700000000123)) || !m.SentAt.Equal(time.UnixMilli(1700000000000)) {
 		t.Errorf("times = %v, %v", m.FirstReceived, m.SentAt)
 	}
-	if len(m.Attributes) != 2 || m.Attributes["s"] != "v" || m.Attributes["n"] != "5" {
+	if len(m.Attributes) != 3 || m.Attributes["s"] != "v" || m.Attributes["n"] != "5" || m.Attributes["b"] != "AQ==" {
 		t.Errorf("attributes = %v", m.Attributes)
+	}
+	if m.GroupID != "" || m.SequenceNumber != "" || m.DeduplicationID != "" {
+		t.Errorf("FIFO fields on a standard message: %+v", m)
+	}
+	f := message(types.Message{MessageId: aws.String("id"), Attributes: map[string]string{
+		"MessageGroupId": "tenant-7", "SequenceNumber": "18849496460467696128", "MessageDeduplicationId": "d-1"}})
+	if f.GroupID != "tenant-7" || f.SequenceNumber != "18849496460467696128" || f.DeduplicationID != "d-1" || f.ReceiveCount != 1 {
+		t.Errorf("FIFO message = %+v", f)
+	}
+}
+
+// receiveAPI records the ReceiveMessage requests.
+type receiveAPI struct {
+	API
+	got []*sqs.ReceiveMessageInput
+}
+
+func (f *receiveAPI) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	f.got = append(f.got, in)
+	return &sqs.ReceiveMessageOutput{}, nil
+}
+
+// TestReceiveAsksForWhatIsUsed: Receive asks for the system attributes a message
+// carries and for the message attributes MessageAttributeNames gives at each call
+// (none without it), so that a reload of the rules changes them.
+func TestReceiveAsksForWhatIsUsed(t *testing.T) {
+	f := &receiveAPI{}
+	names := []string{"tenant"}
+	q := New(f, "url", Options{WaitTime: -1, MessageAttributeNames: func() []string { return names }})
+	bare := New(f, "url", Options{WaitTime: -1})
+	for _, src := range []*Queue{q, bare} {
+		if _, err := src.Receive(context.Background(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names = []string{"All"}
+	if _, err := q.Receive(context.Background(), 10); err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, in := range f.got {
+		got = append(got, in.MessageAttributeNames)
+	}
+	if fmt.Sprint(got) != fmt.Sprint([][]string{{"tenant"}, nil, {"All"}}) {
+		t.Errorf("message attribute names asked = %q", got)
+	}
+	var system []string
+	for _, a := range f.got[0].MessageSystemAttributeNames {
+		system = append(system, string(a))
+	}
+	want := []string{"ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp", "SentTimestamp", "MessageGroupId",
+		"SequenceNumber", "MessageDeduplicationId"}
+	if fmt.Sprint(system) != fmt.Sprint(want) {
+		t.Errorf("system attributes asked = %v, want %v", system, want)
+	}
+}
+
+// TestDeadLetterAttributesKeepTheTelling: past ten attributes, the outcome, the error
+// and the others by priority are sent, the least telling in more_attributes.
+func TestDeadLetterAttributesKeepTheTelling(t *testing.T) {
+	attrs := map[string]string{}
+	for _, n := range attrPriority[:len(attrPriority)-1] {
+		attrs[n] = "v"
+	}
+	got := messageAttributes(attrs)
+	if len(got) != maxAttrs {
+		t.Fatalf("%d attributes, want %d", len(got), maxAttrs)
+	}
+	for _, n := range attrPriority[:maxAttrs-1] {
+		if _, ok := got[n]; !ok {
+			t.Errorf("%s not sent as an attribute (sent: %v)", n, got)
+		}
+	}
+	more := aws.ToString(got[moreAttrs].StringValue)
+	for _, n := range attrPriority[maxAttrs-1 : len(attrPriority)-1] {
+		if !strings.Contains(more, `"`+n+`"`) {
+			t.Errorf("%s not in more_attributes %s", n, more)
+		}
 	}
 }
 

@@ -49,6 +49,10 @@ type QueueOptions struct {
 	MaxReceiveCount int
 	// Clock is the queue's clock (the real one when nil).
 	Clock Clock
+	// FIFO makes it a FIFO queue, as SQS's: a group's messages are delivered in send
+	// order (several per receive when visible), and none of a group while one of it is
+	// in flight.
+	FIFO bool
 }
 
 type qmsg struct {
@@ -99,19 +103,21 @@ func (q *Queue) Name() string { return q.name }
 
 // Enqueue sends a message with the given body and string attributes and returns its id.
 func (q *Queue) Enqueue(body string, attrs map[string]string) string {
+	return q.EnqueueGroup("", body, attrs)
+}
+
+// EnqueueGroup sends a message in a message group (MessageGroupId) and returns its id;
+// its SequenceNumber is its place in the queue's send order.
+func (q *Queue) EnqueueGroup(group, body string, attrs map[string]string) string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.seq++
 	id := fmt.Sprintf("%s-msg-%06d", q.name, q.seq)
-	q.msgs = append(q.msgs, &qmsg{
-		msg: worker.Message{
-			ID:         id,
-			Body:       body,
-			SentAt:     q.clock.Now(),
-			Attributes: maps.Clone(attrs),
-		},
-		visible: q.clock.Now(),
-	})
+	m := worker.Message{ID: id, Body: body, SentAt: q.clock.Now(), Attributes: maps.Clone(attrs), GroupID: group}
+	if group != "" {
+		m.SequenceNumber = fmt.Sprintf("%020d", q.seq)
+	}
+	q.msgs = append(q.msgs, &qmsg{msg: m, visible: q.clock.Now()})
 	q.signal()
 	return id
 }
@@ -188,8 +194,14 @@ func (q *Queue) take(n int) []worker.Message {
 	now := q.clock.Now()
 	var out []worker.Message
 	keep := q.msgs[:0]
+	blocked := map[string]bool{} // FIFO: groups with an earlier message not delivered now
 	for _, m := range q.msgs {
+		if q.opts.FIFO && blocked[m.msg.GroupID] {
+			keep = append(keep, m)
+			continue
+		}
 		if len(out) == n || now.Before(m.visible) {
+			blocked[m.msg.GroupID] = true
 			keep = append(keep, m)
 			continue
 		}
