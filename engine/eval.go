@@ -189,32 +189,12 @@ func (v *Verdict) internal(err error) {
 		Err: &RuleError{Rule: "engine", Pos: Pos{File: "engine"}, Err: fmt.Errorf("internal error: %w", err)}}
 }
 
-// evaluate runs the phases of Evaluate: check the message, decode and check the
-// header, look up the version, decode and check the body, run the rules, then build
-// the verdict.
+// evaluate runs the phases of Evaluate: decode and check the message (decodeAll), run
+// the rules, then build the verdict and its persistence target (persist).
 func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *Verdict) {
-	if err := checkMessage(body); err != nil {
-		v.Outcome, v.Err = Invalid, err
+	ver, headerOK, ok := rs.decodeAll(body, s, v)
+	if !ok {
 		return
-	}
-	start, end, err := rs.decodeHeader(body, s, v)
-	if err != nil {
-		v.Outcome, v.Err = Invalid, err
-		return
-	}
-	if start >= 0 && rs.env.versionPath != nil {
-		if err := s.bodyVersion(rs.env, body, start, end, v); err != nil {
-			v.Outcome, v.Err = Invalid, err
-			return
-		}
-	}
-	headerOK := !s.structural
-	ver := rs.lookupVersion(v)
-	if ver != nil && start >= 0 {
-		if err := s.decodeBody(body, start, end, ver); err != nil {
-			v.Outcome, v.Err = Invalid, err
-			return
-		}
 	}
 	// Rules assume well-typed input: they run only when no field is missing or of the
 	// wrong type.
@@ -236,6 +216,43 @@ func (rs *Ruleset) evaluate(ctx context.Context, body string, s *evalState, v *V
 		}
 		return
 	}
+	rs.persist(s, ver, v)
+}
+
+// decodeAll checks the message, decodes and checks the header, reads the version (from
+// the header, the body or the envelope), looks the version up, and decodes and checks
+// the body. It returns the version (nil when unknown), whether the header was
+// well-typed, and false, with v Invalid, when the message could not be decoded.
+func (rs *Ruleset) decodeAll(body string, s *evalState, v *Verdict) (ver *version, headerOK, ok bool) {
+	if err := checkMessage(body); err != nil {
+		v.Outcome, v.Err = Invalid, err
+		return nil, false, false
+	}
+	start, end, err := rs.decodeHeader(body, s, v)
+	if err != nil {
+		v.Outcome, v.Err = Invalid, err
+		return nil, false, false
+	}
+	if start >= 0 && rs.env.versionPath != nil {
+		if err := s.bodyVersion(rs.env, body, start, end, v); err != nil {
+			v.Outcome, v.Err = Invalid, err
+			return nil, false, false
+		}
+	}
+	headerOK = !s.structural
+	ver = rs.lookupVersion(v)
+	if ver != nil && start >= 0 {
+		if err := s.decodeBody(body, start, end, ver); err != nil {
+			v.Outcome, v.Err = Invalid, err
+			return nil, false, false
+		}
+	}
+	return ver, headerOK, true
+}
+
+// persist makes v Valid with its persistence key and attributes, or RuleFailed when one
+// of their expressions fails.
+func (rs *Ruleset) persist(s *evalState, ver *version, v *Verdict) {
 	p := &Persist{Table: ver.table, Key: make([]Attribute, len(ver.key))}
 	for i, k := range ver.key {
 		val, err := s.evalNamed(k)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"eventproc/adapters/internal/batch"
 	"eventproc/limits"
 	"eventproc/worker"
 )
@@ -246,26 +247,12 @@ func entryIndex(id *string, n int) (int, bool) {
 }
 
 // EntryError is the failure of one entry of a batch call.
-type EntryError struct {
-	Code        string
-	Message     string
-	SenderFault bool
-}
-
-func (e *EntryError) Error() string {
-	if e.Message == "" {
-		return e.Code
-	}
-	return e.Code + ": " + e.Message
-}
+type EntryError = batch.EntryError
 
 // entryError classifies a failed batch entry: a sender fault (an invalid receipt handle,
 // a message no longer in flight) is neither retryable nor fatal; anything else is
 // retryable.
 func entryError(f types.BatchResultErrorEntry) error {
 	err := &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault}
-	if f.SenderFault {
-		return err
-	}
-	return &worker.RetryableError{Err: err}
+	return err.Classified()
 }
