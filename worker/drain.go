@@ -56,8 +56,10 @@ func (w *Worker) drain(pollers, workers *sync.WaitGroup, sem *semaphore.Weighted
 	var wg sync.WaitGroup
 	for _, s := range w.sources {
 		wg.Go(func() {
-			s.vis.Close()
+			// Acks first: a FIFO group's next message waits for its head's delete, and
+			// is released (a visibility change) when the worker has stopped.
 			s.acks.Close()
+			s.vis.Close()
 		})
 	}
 	wg.Wait()

@@ -11,8 +11,9 @@ import (
 // at a time, in the order the queue delivered them, while different groups run in
 // parallel. The pollers keep, per group, the messages received but not started; only
 // the group's head goes to the workers. When the head is acked (processed, rejected,
-// dead-lettered) the next one goes; when it is made visible again (a retry, a release
-// while stopping) or held through a deployment error, every message of its group
+// dead-lettered) the next one goes once the delete has succeeded; when the delete fails,
+// or the head is made visible again (a retry, a release while stopping), or it is held
+// through a deployment error, every message of its group
 // waiting behind it is made visible again at once, in order: SQS keeps the group
 // blocked while the head is in flight, and delivers the group again from the head on.
 // A waiting message keeps its in-flight slot and is tracked, so its visibility is

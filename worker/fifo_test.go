@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -260,5 +261,29 @@ func TestFIFOHeldHeadReleasesFollowers(t *testing.T) {
 	}
 	if n := len(r.dlq.DeadLetters()); n != 0 {
 		t.Errorf("%d dead letters", n)
+	}
+}
+
+// TestFIFOFailedDeleteReleasesFollowers: the next message of a group starts only once
+// its head is deleted. When the delete fails, the head will come back, so the messages
+// behind it are released rather than started: the head is written again before them.
+func TestFIFOFailedDeleteReleasesFollowers(t *testing.T) {
+	r, sink := fifoRig(t, func(c *worker.Config, qo *workertest.QueueOptions) {
+		c.ReceiveMax = 10
+		c.VisibilityTimeout, qo.VisibilityTimeout = time.Second, time.Second
+	})
+	ids := groupEvents(0, 3)
+	for _, id := range ids {
+		r.queue.EnqueueGroup("g00", event(id, "ok"), nil)
+	}
+	r.queue.FailCalls(workertest.OpAck, errors.New("ReceiptHandleIsInvalid"), 1)
+	r.start()
+	waitFor(t, "all acked", func() bool { return r.queue.Len() == 0 })
+	r.stop()
+	if got, want := sink.writes("g00"), []string{ids[0], ids[0], ids[1], ids[2]}; !slices.Equal(got, want) {
+		t.Errorf("written in order %v, want %v (the head again, then the rest)", got, want)
+	}
+	if n := r.w.Stats().GroupReleased; n != 2 {
+		t.Errorf("released behind the head: %d, want 2", n)
 	}
 }

@@ -140,9 +140,12 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 	}
 	w.logOutcome(j, f.verdict, a, stack)
 	switch {
+	case a.ack && j.src.fifo != nil:
+		// The group's next message starts once this one is deleted: were the delete
+		// to fail, this one would come back, and must not come back after its follower.
+		w.ack(j, sem, func(err error) { w.groupSettled(j, err == nil, sem) })
 	case a.ack:
-		w.ack(j, sem)
-		w.groupSettled(j, true, sem)
+		w.ack(j, sem, nil)
 	case a.visibility:
 		w.setVisibility(j, a.delay, sem)
 		w.groupSettled(j, false, sem)
@@ -172,7 +175,8 @@ func (w *Worker) release(j *job, sem *semaphore.Weighted, stopping bool) {
 	w.groupSettled(j, false, sem)
 }
 
-func (w *Worker) ack(j *job, sem *semaphore.Weighted) {
+// ack deletes the message, then calls then (when not nil) with the delete's result.
+func (w *Worker) ack(j *job, sem *semaphore.Weighted, then func(error)) {
 	j.handedOff = true
 	j.src.acks.Add(j.msg, func(err error) {
 		sem.Release(1)
@@ -180,6 +184,9 @@ func (w *Worker) ack(j *job, sem *semaphore.Weighted) {
 			w.stats.ackErrors.Add(1)
 			w.log.Warn("ack failed: the message will be delivered again (its write is idempotent)",
 				slog.String("message_id", j.msg.ID), slog.String("error", err.Error()))
+		}
+		if then != nil {
+			then(err)
 		}
 	})
 }
