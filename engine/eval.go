@@ -165,6 +165,10 @@ func (rs *Ruleset) read(body string, o evalOptions, s *evalState, v *Verdict) (s
 	}
 	event, n, err := unwrap(body, o.transport)
 	if err != nil {
+		var te *TransportError
+		if v.Message != nil && errors.As(err, &te) {
+			v.Message.Transport = TransportSNS // read as a notification, and refused
+		}
 		return "", err
 	}
 	switch {

@@ -173,8 +173,9 @@ func jsonMembers(src string) (jsonObject, error) {
 		return nil, notJSON(err)
 	}
 	out := make(jsonObject, 0, 12) // a notification has 11 members
+	var seen map[string]struct{}   // past a notification's size, duplicates are found by a map
 	err := d.members(func(key string) error {
-		if out.get(key) != nil {
+		if dup := jsonDup(out, &seen, key); dup {
 			return d.fail("duplicate key " + strconv.Quote(key))
 		}
 		m := jsonMember{key: key, kind: d.peek()}
@@ -203,6 +204,27 @@ func jsonMembers(src string) (jsonObject, error) {
 		return nil, notJSON(err)
 	}
 	return out, nil
+}
+
+// jsonDup reports whether key is already among out's members: by a scan while they are
+// few, then by the map seen (built on first need), so that reading a large object stays
+// linear in its size.
+func jsonDup(out jsonObject, seen *map[string]struct{}, key string) bool {
+	const scanMax = 16
+	if len(out) < scanMax {
+		return out.get(key) != nil
+	}
+	if *seen == nil {
+		*seen = make(map[string]struct{}, 2*len(out))
+		for _, m := range out {
+			(*seen)[m.key] = struct{}{}
+		}
+	}
+	if _, ok := (*seen)[key]; ok {
+		return true
+	}
+	(*seen)[key] = struct{}{}
+	return false
 }
 
 // notJSON is the error for a body the JSON reader refused (err).

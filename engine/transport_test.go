@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,39 @@ func BenchmarkUnwrapRaw(b *testing.B) {
 	for b.Loop() {
 		if _, n, err := unwrap(benchOrder, TransportAuto); n != nil || err != nil {
 			b.Fatal("raw body unwrapped")
+		}
+	}
+}
+
+// wideObject is a 1 MiB JSON object of about 100,000 members, one of them TopicArn: auto
+// reads it as a possible notification.
+func wideObject() string {
+	var b strings.Builder
+	b.WriteString(`{"TopicArn":1`)
+	for i := 0; b.Len() < 1<<20-20; i++ {
+		b.WriteString(`,"` + strconv.Itoa(i) + `":0`)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// TestUnwrapWideObject: a 1 MiB object of 100,000 members is judged under every
+// transport (its duplicate-key check is linear: BenchmarkUnwrapWideObject).
+func TestUnwrapWideObject(t *testing.T) {
+	rs := shipped(t)
+	body := wideObject()
+	for tr, want := range map[Transport]string{TransportAuto: "header.event_id.required", TransportSNS: "sns notification: Type is missing"} {
+		if v := rs.Evaluate(context.Background(), body, WithTransport(tr)); v.Outcome != Invalid || !strings.Contains(v.Reason(), want) {
+			t.Errorf("%s: %s %.100s, want invalid: %s", tr, v.Outcome, v.Reason(), want)
+		}
+	}
+}
+
+func BenchmarkUnwrapWideObject(b *testing.B) {
+	body := wideObject()
+	for b.Loop() {
+		if _, _, err := unwrap(body, TransportSNS); err == nil {
+			b.Fatal("a wide object unwrapped")
 		}
 	}
 }

@@ -33,18 +33,23 @@ type group struct {
 
 func newGroups() *groups { return &groups{m: map[string]*group{}} }
 
-// admit takes a received message into its group: it reports true when the message is
-// its group's head (to hand to the workers), false when it waits behind the head.
-func (g *groups) admit(j *job) bool {
+// admit takes a batch of received messages into their groups, under one lock, and
+// returns those that are their group's head (to hand to the workers), in order; the
+// others wait behind their head.
+func (g *groups) admit(jobs []*job) (heads []*job) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	gr := g.m[j.msg.GroupID]
-	if gr == nil {
-		g.m[j.msg.GroupID] = &group{head: j}
-		return true
+	heads = jobs[:0:0]
+	for _, j := range jobs {
+		gr := g.m[j.msg.GroupID]
+		if gr == nil {
+			g.m[j.msg.GroupID] = &group{head: j}
+			heads = append(heads, j)
+			continue
+		}
+		gr.waiting = append(gr.waiting, j)
 	}
-	gr.waiting = append(gr.waiting, j)
-	return false
+	return heads
 }
 
 // settled ends j's turn as its group's head. When acked, the next waiting message

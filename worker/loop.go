@@ -91,16 +91,7 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 		if probe && len(msgs) == 0 {
 			w.brk.probeEmpty()
 		}
-		now := time.Now() // the queue's visibility timer runs on real time
-		for _, m := range msgs {
-			w.stats.received.Add(1)
-			j := &job{src: s, msg: m, received: now}
-			w.track(j, now)
-			if s.fifo != nil && !s.fifo.admit(j) {
-				continue // waits behind its group's head (fifo.go)
-			}
-			w.jobs <- j // never blocks: the channel holds MaxInFlight jobs
-		}
+		w.start(s, msgs)
 		if err == nil {
 			s.setReceiveErr(nil)
 			failures = 0
@@ -121,6 +112,25 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 		w.log.LogAttrs(ctx, level, "receive failed", slog.String("source", s.Name()),
 			slog.String("error", err.Error()), slog.Int("failures", failures), slog.Duration("backoff", d))
 		sleep(ctx, d)
+	}
+}
+
+// start hands received messages to the workers. On a FIFO source the whole batch joins
+// its groups first (fifo.go), and only then are the heads started: a head must not settle
+// before the messages behind it in the same batch have joined its group.
+func (w *Worker) start(s *source, msgs []Message) {
+	now := time.Now() // the queue's visibility timer runs on real time
+	jobs := make([]*job, len(msgs))
+	for i, m := range msgs {
+		w.stats.received.Add(1)
+		jobs[i] = &job{src: s, msg: m, received: now}
+		w.track(jobs[i], now)
+	}
+	if s.fifo != nil {
+		jobs = s.fifo.admit(jobs)
+	}
+	for _, j := range jobs {
+		w.jobs <- j // never blocks: the channel holds MaxInFlight jobs
 	}
 }
 

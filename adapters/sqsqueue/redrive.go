@@ -153,10 +153,22 @@ func (r *redriver) receive(ctx context.Context) ([]types.Message, error) {
 // each reported to OnMessage. The others, and all of them in a dry run, are held.
 func (r *redriver) sift(msgs []types.Message) []types.Message {
 	var move []types.Message
+	if r.fifo && r.stopped == nil {
+		r.stopped = map[string]bool{}
+	}
 	for _, m := range msgs {
 		dm := deadLetterMessage(m)
+		group := fifoGroup(m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)])
+		if r.fifo && r.stopped[group] {
+			// Behind a message of its group that stays: it stays too, in order.
+			r.held = append(r.held, aws.ToString(m.ReceiptHandle))
+			continue
+		}
 		if (r.opts.Match != nil && !r.opts.Match(dm)) || (r.opts.Limit > 0 && r.res.Matched >= r.opts.Limit) {
 			r.held = append(r.held, aws.ToString(m.ReceiptHandle))
+			if r.fifo {
+				r.stopped[group] = true
+			}
 			continue
 		}
 		r.res.Matched++
@@ -207,9 +219,6 @@ func (r *redriver) move(ctx context.Context, move []types.Message) {
 // moveFIFO sends the messages to the FIFO target one at a time, in order, each in its
 // group and deleted once sent; after a failure the rest of that group is held.
 func (r *redriver) moveFIFO(ctx context.Context, move []types.Message) {
-	if r.stopped == nil {
-		r.stopped = map[string]bool{}
-	}
 	for _, m := range move {
 		group := fifoGroup(m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)])
 		handle := aws.ToString(m.ReceiptHandle)

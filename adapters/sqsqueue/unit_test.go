@@ -216,3 +216,28 @@ func TestAttributeNamesAndValuesAreMadeValid(t *testing.T) {
 		}
 	}
 }
+
+// TestRedriveFIFOFilterKeepsGroupOrder: on a FIFO target, a message the filter (or the
+// limit) leaves keeps the later messages of its group, in the same batch, behind it;
+// other groups move on.
+func TestRedriveFIFOFilterKeepsGroupOrder(t *testing.T) {
+	msg := func(id, group, body string) types.Message {
+		return types.Message{MessageId: aws.String(id), ReceiptHandle: aws.String("h-" + id), Body: aws.String(body),
+			Attributes: map[string]string{string(types.MessageSystemAttributeNameMessageGroupId): group}}
+	}
+	r := &redriver{fifo: true, opts: RedriveOptions{Match: func(m DeadLetterMessage) bool { return m.Body != "keep" }}}
+	move := r.sift([]types.Message{
+		msg("a1", "a", "move"), msg("a2", "a", "keep"), msg("a3", "a", "move"),
+		msg("b1", "b", "move"), msg("b2", "b", "move"),
+	})
+	var ids []string
+	for _, m := range move {
+		ids = append(ids, aws.ToString(m.MessageId))
+	}
+	if got, want := strings.Join(ids, " "), "a1 b1 b2"; got != want {
+		t.Errorf("moved %s, want %s (a3 waits behind a2, which the filter leaves)", got, want)
+	}
+	if got, want := strings.Join(r.held, " "), "h-a2 h-a3"; got != want {
+		t.Errorf("held %s, want %s", got, want)
+	}
+}
