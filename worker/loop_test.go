@@ -175,7 +175,7 @@ func TestRuleFailedDeadLettered(t *testing.T) {
 func TestRetryThenExhausted(t *testing.T) {
 	r := newRig(t)
 	r.table.FailCalls(errThrottled, 0)
-	id := r.queue.Enqueue(event("e-4", "ok"), nil)
+	id := r.queue.Enqueue(event("e-4", "ok"), map[string]string{"tier": "gold"})
 	first := r.clock.Now()
 	r.start()
 	wantDelays := []time.Duration{27 * time.Second, 54 * time.Second, 108 * time.Second, 216 * time.Second}
@@ -201,6 +201,8 @@ func TestRetryThenExhausted(t *testing.T) {
 		"first_failure":   first.UTC().Format(time.RFC3339Nano),
 		"last_failure":    r.clock.Now().UTC().Format(time.RFC3339Nano),
 		"message_sent_at": first.UTC().Format(time.RFC3339Nano),
+		// the attributes it was received with: redrive gives them back
+		"message_attributes": `{"tier":"gold"}`,
 	}
 	if diff := cmp.Diff(want, d.Attrs); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime/debug"
@@ -213,6 +214,13 @@ func (w *Worker) deadLetter(j *job, v *engine.Verdict, a action) error {
 	}
 	if !j.msg.FirstReceived.IsZero() {
 		attrs["first_failure"] = j.msg.FirstReceived.UTC().Format(time.RFC3339Nano)
+	}
+	if len(j.msg.Attributes) > 0 {
+		// The attributes received (those the rules read): redrive gives them back, so
+		// that a redriven message is judged as it was.
+		if b, err := json.Marshal(j.msg.Attributes); err == nil {
+			attrs["message_attributes"] = string(b)
+		}
 	}
 	o := originOf(j.msg, v)
 	for k, val := range originFields(o) {

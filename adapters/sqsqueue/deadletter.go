@@ -92,7 +92,7 @@ func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message
 
 // attrPriority orders the dead-letter attributes from the most to the least telling:
 // when a message is too large to carry them all, the last go first.
-var attrPriority = []string{"outcome", "error", "attempts", "event_id", "event_type", "rule", "rule_position",
+var attrPriority = []string{"outcome", "error", "attempts", ProducerAttributes, "event_id", "event_type", "rule", "rule_position",
 	"schema_version", "last_failure", "first_failure", "topic_arn", "message_group_id", "sequence_number",
 	"message_sent_at", moreAttrs}
 

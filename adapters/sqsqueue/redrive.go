@@ -2,6 +2,7 @@ package sqsqueue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,8 +20,13 @@ import (
 var DeadLetterAttributes = []string{
 	"outcome", "error", "attempts", "event_type", "schema_version", "event_id",
 	"first_failure", "last_failure", "rule", "rule_position",
-	"topic_arn", "message_group_id", "sequence_number", "message_sent_at", moreAttrs,
+	"topic_arn", "message_group_id", "sequence_number", "message_sent_at", ProducerAttributes, moreAttrs,
 }
+
+// ProducerAttributes is the dead-letter attribute that carries, as one JSON object of
+// strings, the message attributes the worker received with the message (those its
+// rules read); Redrive gives them back to the moved message.
+const ProducerAttributes = "message_attributes"
 
 // RedriveCountAttribute is the message attribute Redrive sets on a message it moves: how
 // many times it has been moved back from a dead-letter queue (1 the first time).
@@ -266,15 +272,42 @@ func redrivenAttributes(m types.Message) map[string]types.MessageAttributeValue 
 	if attrs == nil {
 		attrs = map[string]types.MessageAttributeValue{}
 	}
+	produced := producerAttributes(attrs)
 	for _, k := range DeadLetterAttributes {
 		delete(attrs, k)
+	}
+	for k, v := range produced {
+		if _, ok := attrs[k]; !ok && v != "" {
+			attrs[k] = stringAttr(v)
+		}
 	}
 	n := 0
 	if v, ok := attrs[RedriveCountAttribute]; ok {
 		n, _ = strconv.Atoi(aws.ToString(v.StringValue))
 	}
-	attrs[RedriveCountAttribute] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(n + 1))}
+	if _, ok := attrs[RedriveCountAttribute]; ok || len(attrs) < maxAttrs {
+		attrs[RedriveCountAttribute] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(n + 1))}
+	}
 	return attrs
+}
+
+// producerAttributes reads the attributes a dead letter carries for its message
+// (ProducerAttributes, itself or inside more_attributes); nil when none.
+func producerAttributes(attrs map[string]types.MessageAttributeValue) map[string]string {
+	raw := ""
+	if v, ok := attrs[ProducerAttributes]; ok {
+		raw = aws.ToString(v.StringValue)
+	} else if v, ok := attrs[moreAttrs]; ok {
+		var more map[string]string
+		if json.Unmarshal([]byte(aws.ToString(v.StringValue)), &more) == nil {
+			raw = more[ProducerAttributes]
+		}
+	}
+	var out map[string]string
+	if raw == "" || json.Unmarshal([]byte(raw), &out) != nil {
+		return nil
+	}
+	return out
 }
 
 // batchBytes bounds the payload of one SendMessageBatch (SQS's limit for a batch is

@@ -241,3 +241,22 @@ func TestRedriveFIFOFilterKeepsGroupOrder(t *testing.T) {
 		t.Errorf("held %s, want %s", got, want)
 	}
 }
+
+// TestRedrivenAttributesGiveBackTheReceivedOnes: a redriven message loses the worker's
+// dead-letter attributes and gets back the attributes it was received with (carried in
+// message_attributes, or inside more_attributes), without overriding its own.
+func TestRedrivenAttributesGiveBackTheReceivedOnes(t *testing.T) {
+	for name, attrs := range map[string]map[string]types.MessageAttributeValue{
+		"direct": {"outcome": stringAttr("exhausted"), ProducerAttributes: stringAttr(`{"tier":"gold","region":"eu"}`), "region": stringAttr("us")},
+		"inside more_attributes": {"outcome": stringAttr("exhausted"), moreAttrs: stringAttr(`{"message_attributes":"{\"tier\":\"gold\",\"region\":\"eu\"}"}`), "region": stringAttr("us")},
+	} {
+		got := map[string]string{}
+		for k, v := range redrivenAttributes(types.Message{MessageAttributes: attrs}) {
+			got[k] = aws.ToString(v.StringValue)
+		}
+		want := map[string]string{"tier": "gold", "region": "us", RedriveCountAttribute: "1"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: redriven attributes %v, want %v", name, got, want)
+		}
+	}
+}
