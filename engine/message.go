@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Transport names how a message's body carries the event: as the queue delivered it, or
 // wrapped by a service that routed it there.
@@ -83,6 +86,21 @@ func mergeOptions(opts []EvalOption) evalOptions {
 		}
 	}
 	return o
+}
+
+// AttributesCoveredBy reports whether names, the message attribute names a message was
+// received with (["All"]: every one), include every one the rules read. It does not
+// allocate.
+func (rs *Ruleset) AttributesCoveredBy(names []string) bool {
+	if len(rs.msgAttrs) == 0 || slices.Contains(names, "All") {
+		return true
+	}
+	for _, n := range rs.msgAttrs {
+		if !slices.Contains(names, n) {
+			return false
+		}
+	}
+	return true
 }
 
 // MessageAttributeNames lists the SQS message attributes the rules read through

@@ -155,9 +155,20 @@ func TestMessageAttributeNames(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := ruleset(t, c.files).MessageAttributeNames()
+			rs := ruleset(t, c.files)
+			got := rs.MessageAttributeNames()
 			if !slices.Equal(got, c.want) || (c.want == nil) != (got == nil) {
 				t.Errorf("got %q, want %q", got, c.want)
+			}
+			// What was asked for covers the rules when it holds what they read.
+			if !rs.AttributesCoveredBy(got) || !rs.AttributesCoveredBy([]string{"All"}) {
+				t.Errorf("%q or All does not cover the rules", got)
+			}
+			if c.want != nil && rs.AttributesCoveredBy([]string{"other"}) {
+				t.Errorf("[other] covers rules that read %q", got)
+			}
+			if c.want == nil && !rs.AttributesCoveredBy(nil) {
+				t.Error("nothing asked does not cover rules that read no attribute")
 			}
 		})
 	}

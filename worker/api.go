@@ -21,6 +21,12 @@ type Message struct {
 	// Attributes are the message attributes the source was asked for: String and
 	// Number ones as sent, Binary ones base64 (a dead-lettered message's reason, …).
 	Attributes map[string]string
+	// AttributeNames are the message attribute names the source asked for when it
+	// received the message (["All"]: every one), when AttributeNamesKnown: a reload of
+	// the rules in between may make them read one it was not asked for (see
+	// AttributeChecker).
+	AttributeNames      []string
+	AttributeNamesKnown bool
 
 	// FIFO queues (and fair queues for GroupID): "" elsewhere.
 	GroupID         string // MessageGroupId

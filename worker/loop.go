@@ -214,6 +214,12 @@ func (w *Worker) process(j *job) (f facts) {
 		panic("engine returned no verdict")
 	}
 	f.verdict = v
+	if j.msg.AttributeNamesKnown {
+		if c, ok := w.cfg.Engine.(AttributeChecker); ok && !c.AttributesCoveredBy(j.msg.AttributeNames) {
+			f.stale = true // judged without an attribute the rules read: not stored
+			return f
+		}
+	}
 	var item Item
 	var err error
 	switch v.Outcome {

@@ -37,6 +37,9 @@ type facts struct {
 	putErr   error
 	buildErr error
 	panic    *panicError
+	// stale: the rules were reloaded after the message was received, and read a message
+	// attribute the receive did not ask for; its verdict is not acted on.
+	stale bool
 
 	deadLettered bool // a dead-letter send was made (dlqErr is its result)
 	dlqErr       error
@@ -72,6 +75,8 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	switch {
 	case f.panic != nil:
 		a = action{outcome: Panicked, reason: f.panic.Error(), deadLetter: true}
+	case f.stale:
+		a = action{outcome: Released, reason: "the rules were reloaded after it was received and read a message attribute it was received without", visibility: true}
 	case f.verdict.Outcome == engine.RuleFailed:
 		a = action{outcome: RuleFailed, reason: f.verdict.Reason(), deadLetter: true}
 	case f.buildErr != nil:

@@ -35,6 +35,19 @@ func (s *SwapEngine) Load() Engine { return s.cur.Load().Engine }
 // messages.
 func (s *SwapEngine) Store(e Engine) { s.cur.Store(&engineRef{e}) }
 
+// AttributeChecker is implemented by an Engine that reads message attributes
+// (*engine.Ruleset): it says whether the names a message was received with include
+// every one its rules read.
+type AttributeChecker interface {
+	AttributesCoveredBy(names []string) bool
+}
+
+// AttributesCoveredBy asks the current engine (true when it does not say).
+func (s *SwapEngine) AttributesCoveredBy(names []string) bool {
+	c, ok := s.Load().(AttributeChecker)
+	return !ok || c.AttributesCoveredBy(names)
+}
+
 // Evaluate evaluates body with the current engine.
 func (s *SwapEngine) Evaluate(ctx context.Context, body string, opts ...engine.EvalOption) *engine.Verdict {
 	return s.Load().Evaluate(ctx, body, opts...)

@@ -116,7 +116,9 @@ func (q *Queue) Receive(ctx context.Context, n int) ([]worker.Message, error) {
 	}
 	msgs := make([]worker.Message, 0, len(out.Messages))
 	for _, m := range out.Messages {
-		msgs = append(msgs, message(m))
+		wm := message(m)
+		wm.AttributeNames, wm.AttributeNamesKnown = names, q.opts.MessageAttributeNames != nil
+		msgs = append(msgs, wm)
 	}
 	return msgs, nil
 }

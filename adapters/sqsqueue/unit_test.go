@@ -247,7 +247,7 @@ func TestRedriveFIFOFilterKeepsGroupOrder(t *testing.T) {
 // message_attributes, or inside more_attributes), without overriding its own.
 func TestRedrivenAttributesGiveBackTheReceivedOnes(t *testing.T) {
 	for name, attrs := range map[string]map[string]types.MessageAttributeValue{
-		"direct": {"outcome": stringAttr("exhausted"), ProducerAttributes: stringAttr(`{"tier":"gold","region":"eu"}`), "region": stringAttr("us")},
+		"direct":                 {"outcome": stringAttr("exhausted"), ProducerAttributes: stringAttr(`{"tier":"gold","region":"eu"}`), "region": stringAttr("us")},
 		"inside more_attributes": {"outcome": stringAttr("exhausted"), moreAttrs: stringAttr(`{"message_attributes":"{\"tier\":\"gold\",\"region\":\"eu\"}"}`), "region": stringAttr("us")},
 	} {
 		got := map[string]string{}

@@ -53,6 +53,10 @@ type QueueOptions struct {
 	// order (several per receive when visible), and none of a group while one of it is
 	// in flight.
 	FIFO bool
+	// MessageAttributeNames, when set, is asked at each Receive, as SQS's
+	// MessageAttributeNames: a received message carries only the attributes it names
+	// (["All"]: every one) and says what was asked (Message.AttributeNames).
+	MessageAttributeNames func() []string
 }
 
 type qmsg struct {
@@ -147,6 +151,22 @@ func (q *Queue) Receive(ctx context.Context, n int) ([]worker.Message, error) {
 	if err := q.faults.call(OpReceive); err != nil {
 		return nil, err
 	}
+	got, err := q.receive(ctx, n)
+	if q.opts.MessageAttributeNames == nil || err != nil {
+		return got, err
+	}
+	names := q.opts.MessageAttributeNames()
+	for i := range got {
+		got[i].AttributeNames, got[i].AttributeNamesKnown = names, true
+		if !slices.Contains(names, "All") {
+			maps.DeleteFunc(got[i].Attributes, func(k, _ string) bool { return !slices.Contains(names, k) })
+		}
+	}
+	return got, nil
+}
+
+// receive is Receive without the attribute filter.
+func (q *Queue) receive(ctx context.Context, n int) ([]worker.Message, error) {
 	var deadline <-chan time.Time
 	if q.opts.WaitTime > 0 {
 		t := time.NewTimer(q.opts.WaitTime)
