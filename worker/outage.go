@@ -13,8 +13,10 @@ import (
 // dependency, over a sliding window; once at least OutageMinFailures of them failed
 // retryably and they make at least OutageRatio of the results, the dependency is down.
 // From then on, a message whose write to it fails retryably is held (outcome Outage, no
-// attempt spent) and intake pauses as for a deployment error; the first success of the
-// dependency (the probe's) ends the outage and empties its window. A failure while the
+// attempt spent) and intake pauses as for a deployment error. The outage lasts until a
+// success of the dependency after which its window no longer meets the thresholds: the
+// probe's after a pause longer than the window, or enough writes going through (a few
+// lucky writes during a partial outage do not end it). A failure while the
 // dependency is not down is the message's own: it spends an attempt (Retry, then
 // Exhausted), so a message whose own item keeps failing still reaches the dead-letter
 // queue.
@@ -82,8 +84,8 @@ func resultClass(err error) (counted, failed bool) {
 	return true, true
 }
 
-// record counts one result of dep. A success while dep is down ends its outage and
-// empties its window.
+// record counts one result of dep. A success while dep is down ends its outage when the
+// window, with it, no longer meets the thresholds.
 func (o *outages) record(dep string, err error) {
 	counted, failed := resultClass(err)
 	if !counted {
@@ -97,24 +99,25 @@ func (o *outages) record(dep string, err error) {
 		d = &depResults{}
 		o.deps[dep] = d
 	}
-	if !failed && d.down != nil {
-		*d = depResults{}
-	}
 	b := &d.buckets[slot%outageBuckets]
 	if b.slot != slot {
 		*b = resultBucket{slot: slot}
 	}
-	if !failed {
+	if failed {
+		b.failed++
+	} else {
 		b.ok++
-		return
 	}
-	b.failed++
-	if d.down != nil {
+	if failed == (d.down != nil) { // a failure while down, or a success while up: no change
 		return
 	}
 	ok, bad := d.count(slot)
-	if bad >= o.minFailures && float64(bad) >= o.ratio*float64(ok+bad) {
+	met := bad >= o.minFailures && float64(bad) >= o.ratio*float64(ok+bad)
+	switch {
+	case failed && met:
 		d.down = &OutageError{Dependency: dep, Failed: bad, Total: ok + bad, Window: o.window}
+	case !failed && !met:
+		d.down = nil
 	}
 }
 
