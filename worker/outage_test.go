@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"eventproc/worker"
 	"eventproc/worker/workertest"
 )
@@ -93,7 +95,8 @@ func TestOwnFailureExhausts(t *testing.T) {
 	}
 	id := r.queue.Enqueue(event("own", "ok"), nil)
 	r.start()
-	for i, d := range []time.Duration{27 * time.Second, 54 * time.Second, 108 * time.Second, 216 * time.Second} {
+	wantDelays := []time.Duration{27 * time.Second, 54 * time.Second, 108 * time.Second, 216 * time.Second}
+	for i, d := range wantDelays {
 		waitFor(t, fmt.Sprintf("retry %d", i+1), func() bool { return len(r.queue.VisibilityChanges()) > i })
 		for j := range 5 { // others go through meanwhile
 			r.queue.Enqueue(event(fmt.Sprintf("g-%d-%d", i, j), "ok"), nil)
@@ -104,6 +107,15 @@ func TestOwnFailureExhausts(t *testing.T) {
 	waitFor(t, "all settled", func() bool { return r.queue.Len() == 0 })
 	r.stop()
 
+	var delays []time.Duration
+	for _, c := range r.queue.VisibilityChanges() {
+		if c.MessageID == id {
+			delays = append(delays, c.Delay)
+		}
+	}
+	if diff := cmp.Diff(wantDelays, delays); diff != "" {
+		t.Errorf("retry delays (-want +got):\n%s", diff)
+	}
 	d := r.dlq.DeadLetters()[0]
 	if d.Message.ID != id || d.Attrs["outcome"] != "exhausted" || d.Attrs["attempts"] != "5" {
 		t.Errorf("dead letter %s %v, want %s exhausted after 5 attempts", d.Message.ID, d.Attrs, id)
