@@ -49,6 +49,9 @@ type Config struct {
 	LogFormat         string
 	HTTPAddr          string
 	ProbeInterval     time.Duration // 0: no reachability probe
+	OutageWindow      time.Duration // the outage detector's sliding window
+	OutageMinFailures int           // retryable failures in the window that may make an outage
+	OutagePercent     int           // the share of the window's results they must make, in percent
 
 	// File is the configuration file that was read ("" when none).
 	File string

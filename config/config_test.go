@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 		Sources: []Source{{QueueURL: q1, Concurrency: 4, Transport: "auto"}}, Rules: "events.d", Envelope: "", PersistMode: "batch",
 		Workers: 256, MaxInFlight: 1000, GracePeriod: 30 * time.Second, VisibilityTimeout: 60 * time.Second,
 		CallTimeout: 10 * time.Second, ReceiveWait: 20 * time.Second, LogLevel: "info", LogFormat: "auto", HTTPAddr: ":9090",
-		ProbeInterval: 15 * time.Second,
+		ProbeInterval: 15 * time.Second, OutageWindow: 10 * time.Second, OutageMinFailures: 20, OutagePercent: 80,
 	}
 	if diff := cmp.Diff(want, c, cmpIgnoreOrigin); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -38,11 +38,18 @@ type Metrics struct {
 	ruleTypes   prometheus.Gauge
 	ruleVers    prometheus.Gauge
 	rulesLoaded prometheus.Gauge
+	paused      *prometheus.GaugeVec
 
 	known atomic.Pointer[map[[2]string]bool] // declared (type, version); (type, "") for a type
 }
 
-var _ worker.Observer = (*Metrics)(nil)
+var (
+	_ worker.Observer       = (*Metrics)(nil)
+	_ worker.IntakeObserver = (*Metrics)(nil)
+)
+
+// pauseCauses are the label values of eventproc_intake_paused.
+var pauseCauses = []worker.Outcome{worker.Fatal, worker.Outage}
 
 // LatencyBuckets are the processing latency histogram's upper bounds, in seconds.
 var LatencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
@@ -56,7 +63,7 @@ var RetryDelayBuckets = []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventproc_events_total",
-		Help: "Messages settled, by event type, schema version and outcome (processed, rejected, rule_failed, retry, exhausted, unwritable, fatal, panic, released, broken)."},
+		Help: "Messages settled, by event type, schema version and outcome (processed, rejected, rule_failed, retry, exhausted, unwritable, fatal, outage, panic, released, broken)."},
 		[]string{"event_type", "schema_version", "outcome"})
 	m.violations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventproc_violations_total",
 		Help: "Failed error-severity rules of rejected events, by event type, schema version and rule id."},
@@ -77,12 +84,18 @@ func New() *Metrics {
 	m.ruleVers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "eventproc_rules_versions", Help: "Event type versions of the rules in use."})
 	m.rulesLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "eventproc_rules_loaded_timestamp_seconds",
 		Help: "When the rules in use were loaded (Unix time)."})
+	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "eventproc_intake_paused",
+		Help: "1 while intake is paused, by cause: fatal (a deployment error) or outage (a table or dead-letter queue failing most writes); 0 otherwise."},
+		[]string{"cause"})
 	m.reg.MustRegister(m.events, m.violations, m.latency, m.retryDelay, m.deadLetters, m.reloads,
-		m.ruleTypes, m.ruleVers, m.rulesLoaded,
+		m.ruleTypes, m.ruleVers, m.rulesLoaded, m.paused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist from the start, so that rates and alerts see zeros, not gaps.
 	for _, r := range []string{"ok", "failed"} {
 		m.reloads.WithLabelValues(r)
+	}
+	for _, c := range pauseCauses {
+		m.paused.WithLabelValues(string(c))
 	}
 	for _, o := range []worker.Outcome{worker.RuleFailed, worker.Exhausted, worker.Panicked, worker.Broken, worker.Unwritable} {
 		for _, r := range []string{"sent", "failed"} {
@@ -144,6 +157,18 @@ func (m *Metrics) labels(v *engine.Verdict) (typ, ver string) {
 		}
 	}
 	return typ, ver
+}
+
+// IntakeChanged records a pause of intake and its cause, or its resumption (cause "")
+// (worker.IntakeObserver).
+func (m *Metrics) IntakeChanged(cause worker.Outcome) {
+	for _, c := range pauseCauses {
+		v := 0.0
+		if c == cause {
+			v = 1
+		}
+		m.paused.WithLabelValues(string(c)).Set(v)
+	}
 }
 
 // Settled counts one settled message (worker.Observer).

@@ -35,7 +35,10 @@ func TestExposition(t *testing.T) {
 	m.Settled(worker.Settlement{Outcome: worker.Exhausted, Verdict: ok, DeadLetter: worker.Exhausted})
 	m.Settled(worker.Settlement{Outcome: worker.Retry, Verdict: ok, DeadLetter: worker.RuleFailed, DeadLetterErr: errors.New("throttled"), Delay: time.Second})
 	m.Settled(worker.Settlement{Outcome: worker.Released})
+	m.Settled(worker.Settlement{Outcome: worker.Outage, Verdict: ok})
 	m.Reloaded(false)
+	m.IntakeChanged(worker.Fatal)
+	m.IntakeChanged(worker.Outage) // the latest cause only
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -54,6 +57,9 @@ func TestExposition(t *testing.T) {
 		`eventproc_retry_delay_seconds_bucket{event_type="order.placed",le="15"} 1`,
 		`eventproc_dead_letters_total{outcome="exhausted",result="sent"} 1`,
 		`eventproc_dead_letters_total{outcome="rule_failed",result="failed"} 1`,
+		`eventproc_events_total{event_type="order.placed",outcome="outage",schema_version="v2"} 1`,
+		`eventproc_intake_paused{cause="outage"} 1`,
+		`eventproc_intake_paused{cause="fatal"} 0`,
 		`eventproc_rules_types 1`,
 		`eventproc_rules_versions 2`,
 		`eventproc_rules_loaded_timestamp_seconds 1.7e+09`,
@@ -75,6 +81,20 @@ func TestExposition(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("exposition:\n%s", body)
+	}
+}
+
+// TestIntakePausedResumes: intake resuming sets every cause of the pause gauge to 0.
+func TestIntakePausedResumes(t *testing.T) {
+	m := metrics.New()
+	m.IntakeChanged(worker.Outage)
+	m.IntakeChanged("")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`eventproc_intake_paused{cause="fatal"} 0`, `eventproc_intake_paused{cause="outage"} 0`} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("missing %q", want)
+		}
 	}
 }
 

@@ -63,6 +63,9 @@ func NewWorker(ctx context.Context, cfg *config.Config, eng worker.Engine, awsCf
 		VisibilityTimeout: visibility,
 		ReceiveTimeout:    cfg.ReceiveWait + cfg.CallTimeout,
 		CallTimeout:       cfg.CallTimeout,
+		OutageWindow:      cfg.OutageWindow,
+		OutageMinFailures: cfg.OutageMinFailures,
+		OutageRatio:       float64(cfg.OutagePercent) / 100,
 	}
 	for _, o := range opts {
 		o(&wc)

@@ -1,13 +1,17 @@
 package service
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"eventproc/adapters/awsclient"
+	"eventproc/adapters/awstest"
 	"eventproc/config"
 	"eventproc/engine"
 	"eventproc/worker"
@@ -70,4 +74,32 @@ func TestAttributeNamesFollowTheRules(t *testing.T) {
 	if got := attributeNames(struct{ worker.Engine }{}); got != nil {
 		t.Errorf("names of an engine that does not say = %v", got)
 	}
+}
+
+// TestOutageConfigReachesTheWorker: the outage keys reach the worker's configuration,
+// failure_percent as a ratio.
+func TestOutageConfigReachesTheWorker(t *testing.T) {
+	e := awstest.Shared(t)
+	q := e.CreateQueue(t, "wire", nil)
+	cfg, err := config.Load(config.Input{Flags: map[string]string{"queue_url": q.URL, "outage.window": "45s",
+		"outage.min_failures": "7", "outage.failure_percent": "65"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got worker.Config
+	_, err = NewWorker(context.Background(), cfg, fixedEngine{}, e.Config, slog.New(slog.DiscardHandler),
+		func(c *worker.Config) { got = *c })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OutageWindow != 45*time.Second || got.OutageMinFailures != 7 || got.OutageRatio != 0.65 {
+		t.Errorf("worker outage config = %v, %d, %v; want 45s, 7, 0.65", got.OutageWindow, got.OutageMinFailures, got.OutageRatio)
+	}
+}
+
+// fixedEngine judges every message valid without a target; never called here.
+type fixedEngine struct{}
+
+func (fixedEngine) Evaluate(context.Context, string, ...engine.EvalOption) *engine.Verdict {
+	return &engine.Verdict{Outcome: engine.Valid}
 }

@@ -122,6 +122,7 @@ func (w *Worker) stamp(attrs map[string]any, msg Message, status string) {
 	attrs["processed_at"] = w.cfg.Now().UTC()
 	attrs["message_id"] = msg.ID
 	attrs["attempts"] = int64(msg.ReceiveCount)
+	attrs[PayloadHashAttr] = payloadHash(msg.Body)
 }
 
 // originOf is where a message came from: its verdict's Message (what the transport

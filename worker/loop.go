@@ -234,7 +234,7 @@ func (w *Worker) process(j *job) (f facts) {
 		f.buildErr = err
 		return f
 	}
-	f.wrote = true
+	f.wrote, f.item = true, item
 	f.putErr = w.put(item)
 	return f
 }

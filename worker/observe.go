@@ -13,6 +13,14 @@ type Observer interface {
 	Settled(s Settlement)
 }
 
+// IntakeObserver, when the Observer implements it too, is told when intake pauses and
+// resumes: cause is Fatal (a deployment error) or Outage (a dependency failing most
+// writes) when it pauses, "" when it resumes. It must be safe for concurrent use and must not
+// block.
+type IntakeObserver interface {
+	IntakeChanged(cause Outcome)
+}
+
 // Settlement is what became of one message.
 type Settlement struct {
 	Outcome Outcome

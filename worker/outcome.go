@@ -24,6 +24,7 @@ const (
 	Retry      Outcome = "retry"       // retryable failure; visible again after the policy's delay
 	Exhausted  Outcome = "exhausted"   // retryable failure on the last attempt; dead-lettered; acked
 	Fatal      Outcome = "fatal"       // deployment error; held until intake resumes; intake paused
+	Outage     Outcome = "outage"      // retryable failure while its table or dead-letter queue fails most writes (outage.go); held like fatal, no attempt spent
 	Panicked   Outcome = "panic"       // a panic while handling it; dead-lettered; acked
 	Released   Outcome = "released"    // not finished when stopping (held ones too), or behind a FIFO group's unsettled head; visible again at once
 	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
@@ -41,8 +42,18 @@ type facts struct {
 	// attribute the receive did not ask for; its verdict is not acted on.
 	stale bool
 
+	item   Item         // the item written, when wrote
+	outage *OutageError // putErr is part of an outage of the item's table
+
+	// lookedUp: the item of an exhausted message was looked up (lookup.go); stored says
+	// that it was found with the message's payload, lookupErr why it could not be told.
+	lookedUp  bool
+	stored    bool
+	lookupErr error
+
 	deadLettered bool // a dead-letter send was made (dlqErr is its result)
 	dlqErr       error
+	dlqOutage    *OutageError // dlqErr is part of an outage of the dead-letter queue
 }
 
 // action is what is done with a message: a dead-letter send (then decide again), an
@@ -55,13 +66,15 @@ type action struct {
 	visibility bool // change the visibility to delay
 	delay      time.Duration
 	hold       bool  // keep the message (its visibility extended) until intake resumes
-	fatal      error // trip the breaker
+	fatal      error // trip the breaker (a *FatalError or an *OutageError)
+	lookup     bool  // look its item up (lookup.go); decide again with the result
 }
 
 // decide maps what happened to a message to what is done with it. It is the only place
 // where outcomes are decided; README.md's outcome table describes it. A message to
 // dead-letter is decided twice: before the send (deadLetter) and after it (ack, or a
-// retry or a pause when the dead-letter queue refused it).
+// retry or a pause when the dead-letter queue refused it); an exhausted one first looks
+// its item up (lookup), and is acked when the item is stored after all.
 //
 // attempt is the message's receive count, stopped says that the grace period has run
 // out (a failure then is ours, not the infrastructure's), u drives the retry jitter.
@@ -96,10 +109,13 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 		a = action{outcome: Unwritable, reason: f.putErr.Error(), deadLetter: true}
 	case errors.As(f.putErr, &pe):
 		a = action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
+	case f.outage != nil:
+		// Not the message's failure: no attempt is spent on it.
+		a = action{outcome: Outage, reason: f.putErr.Error(), hold: true, fatal: f.outage}
 	case retry.Exhausted(attempt):
 		// Any other error counts as retryable: an unclassified failure is not proof
 		// that retrying is useless.
-		a = action{outcome: Exhausted, reason: f.putErr.Error(), deadLetter: true}
+		a = exhausted(f)
 	default:
 		a = action{outcome: Retry, reason: f.putErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
 	}
@@ -111,6 +127,8 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 		a.deadLetter, a.ack = false, true
 	case IsFatal(f.dlqErr):
 		a = action{outcome: Fatal, reason: "dead-letter: " + f.dlqErr.Error(), hold: true, fatal: f.dlqErr}
+	case f.dlqOutage != nil:
+		a = action{outcome: Outage, reason: "dead-letter: " + f.dlqErr.Error(), hold: true, fatal: f.dlqOutage}
 	default:
 		// The dead-letter queue refused it for now: the whole message is tried again
 		// later (it comes back and is dead-lettered then).
@@ -121,17 +139,8 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 
 // settle decides a processed message's outcome and carries it out.
 func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
-	stopped := w.hardCtx.Err() != nil
-	u := w.cfg.Rand()
-	a := decide(f, j.msg.ReceiveCount, stopped, u)
+	a, dlOutcome := w.decideAll(j, &f)
 	w.untrack(j)
-	var dlOutcome Outcome
-	if a.deadLetter {
-		dlOutcome = a.outcome
-		f.deadLettered = true
-		f.dlqErr = w.deadLetter(j, f.verdict, a)
-		a = decide(f, j.msg.ReceiveCount, stopped, u)
-	}
 	if a.fatal != nil {
 		w.brk.trip(a.fatal)
 	} else {
@@ -158,6 +167,33 @@ func (w *Worker) settle(j *job, f facts, sem *semaphore.Weighted) {
 	case a.hold:
 		w.hold(j, sem)
 	}
+}
+
+// decideAll decides a message's outcome, making the calls that decide depends on: the
+// look-up of an exhausted message's item, then the dead-letter send. dlOutcome is the
+// outcome a dead-letter send was made under, "" when none was.
+func (w *Worker) decideAll(j *job, f *facts) (a action, dlOutcome Outcome) {
+	stopped := w.hardCtx.Err() != nil
+	u := w.cfg.Rand()
+	if f.wrote && f.putErr != nil {
+		f.outage = w.outages.ownFailure(tableDep(f.item.Table), f.putErr)
+	}
+	a = decide(*f, j.msg.ReceiveCount, stopped, u)
+	if a.lookup {
+		f.lookedUp = true
+		f.stored, f.lookupErr = w.lookup(f.item)
+		a = decide(*f, j.msg.ReceiveCount, stopped, u)
+	}
+	if a.deadLetter {
+		dlOutcome = a.outcome
+		f.deadLettered = true
+		f.dlqErr = w.deadLetter(j, f.verdict, a)
+		dep := deadLetterDep(j.src.Name())
+		w.outages.record(dep, f.dlqErr)
+		f.dlqOutage = w.outages.ownFailure(dep, f.dlqErr)
+		a = decide(*f, j.msg.ReceiveCount, stopped, u)
+	}
+	return a, dlOutcome
 }
 
 // release makes an unstarted message visible again at once. While the worker stops,
@@ -276,7 +312,7 @@ func (w *Worker) logOutcome(j *job, v *engine.Verdict, a action, stack string) {
 	switch a.outcome {
 	case Retry, Released:
 		level = slog.LevelWarn
-	case RuleFailed, Exhausted, Fatal, Panicked, Broken, Unwritable:
+	case RuleFailed, Exhausted, Fatal, Panicked, Broken, Unwritable, Outage:
 		level = slog.LevelError
 	}
 	ctx := context.Background()

@@ -18,6 +18,8 @@ func TestDecide(t *testing.T) {
 	fatal := &FatalError{Err: errors.New("no such table")}
 	other := errors.New("something odd")
 	unwritable := &UnwritableError{Err: errors.New("item size has exceeded the maximum allowed size")}
+	outage := &OutageError{Dependency: "table events", Failed: 20, Total: 21, Window: 10 * time.Second}
+	dlqOutage := &OutageError{Dependency: "dead-letter queue of q", Failed: 20, Total: 20, Window: 10 * time.Second}
 	tests := []struct {
 		name    string
 		f       facts
@@ -34,10 +36,28 @@ func TestDecide(t *testing.T) {
 			action{outcome: Retry, reason: retryable.Error(), visibility: true, delay: 22500 * time.Millisecond}},
 		{"unclassified error is retried", facts{verdict: valid, wrote: true, putErr: other}, 1, false,
 			action{outcome: Retry, reason: other.Error(), visibility: true, delay: 7500 * time.Millisecond}},
-		{"exhausted", facts{verdict: valid, wrote: true, putErr: retryable}, 3, false,
+		{"exhausted: its item is looked up first", facts{verdict: valid, wrote: true, putErr: retryable}, 3, false,
+			action{outcome: Exhausted, reason: retryable.Error(), lookup: true}},
+		{"exhausted, not stored", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true}, 3, false,
 			action{outcome: Exhausted, reason: retryable.Error(), deadLetter: true}},
-		{"beyond exhausted", facts{verdict: valid, wrote: true, putErr: retryable}, 9, false,
+		{"beyond exhausted", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true}, 9, false,
 			action{outcome: Exhausted, reason: retryable.Error(), deadLetter: true}},
+		{"exhausted, found stored: processed", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, stored: true}, 3, false,
+			action{outcome: Processed, reason: "its write failed (" + retryable.Error() + ") but its item was found already stored", ack: true}},
+		{"exhausted, rejected item found stored: rejected", facts{verdict: invalid, wrote: true, putErr: retryable, lookedUp: true, stored: true}, 3, false,
+			action{outcome: Rejected, reason: "its write failed (" + retryable.Error() + ") but its item was found already stored", ack: true}},
+		{"exhausted, look-up failed: dead-lettered", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, lookupErr: other}, 3, false,
+			action{outcome: Exhausted, reason: retryable.Error() + "; " + other.Error(), deadLetter: true}},
+		{"exhausted, sink cannot look up: dead-lettered", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, lookupErr: errNoLookup}, 3, false,
+			action{outcome: Exhausted, reason: retryable.Error(), deadLetter: true}},
+		{"outage: held, no attempt spent", facts{verdict: valid, wrote: true, putErr: retryable, outage: outage}, 1, false,
+			action{outcome: Outage, reason: retryable.Error(), hold: true, fatal: outage}},
+		{"outage on the last attempt: held, not exhausted", facts{verdict: valid, wrote: true, putErr: retryable, outage: outage}, 3, false,
+			action{outcome: Outage, reason: retryable.Error(), hold: true, fatal: outage}},
+		{"outage while stopping: released", facts{verdict: valid, wrote: true, putErr: retryable, outage: outage}, 1, true,
+			action{outcome: Released, reason: retryable.Error(), visibility: true}},
+		{"dead-letter queue down: held", facts{verdict: ruleFailed, deadLettered: true, dlqErr: retryable, dlqOutage: dlqOutage}, 2, false,
+			action{outcome: Outage, reason: "dead-letter: " + retryable.Error(), hold: true, fatal: dlqOutage}},
 		{"fatal does not spend attempts", facts{verdict: valid, wrote: true, putErr: fatal}, 3, false,
 			action{outcome: Fatal, reason: fatal.Error(), hold: true, fatal: fatal}},
 		{"stopped: released, not retried", facts{verdict: valid, wrote: true, putErr: retryable}, 3, true,
@@ -54,11 +74,11 @@ func TestDecide(t *testing.T) {
 			action{outcome: Broken, reason: "no key", deadLetter: true}},
 		{"dead-lettered: ack", facts{verdict: ruleFailed, deadLettered: true}, 1, false,
 			action{outcome: RuleFailed, reason: "rule x failed", ack: true}},
-		{"exhausted, dead-lettered: ack", facts{verdict: valid, wrote: true, putErr: retryable, deadLettered: true}, 3, false,
+		{"exhausted, dead-lettered: ack", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, deadLettered: true}, 3, false,
 			action{outcome: Exhausted, reason: retryable.Error(), ack: true}},
 		{"dead-letter refused for now: retry", facts{verdict: ruleFailed, deadLettered: true, dlqErr: retryable}, 2, false,
 			action{outcome: Retry, reason: "dead-letter: " + retryable.Error(), visibility: true, delay: 22500 * time.Millisecond}},
-		{"dead-letter queue missing: pause", facts{verdict: valid, wrote: true, putErr: retryable, deadLettered: true, dlqErr: fatal}, 3, false,
+		{"dead-letter queue missing: pause", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, deadLettered: true, dlqErr: fatal}, 3, false,
 			action{outcome: Fatal, reason: "dead-letter: " + fatal.Error(), hold: true, fatal: fatal}},
 	}
 	for _, tt := range tests {

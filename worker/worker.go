@@ -66,6 +66,13 @@ type Config struct {
 	PauseMin          time.Duration // first intake pause after a deployment error (5 s)
 	PauseMax          time.Duration // cap of that pause, doubling per failed probe (2 min)
 
+	// An outage (outage.go): over OutageWindow (10 s), at least OutageMinFailures (20)
+	// writes to one table, or sends to one dead-letter queue, failed retryably, making at
+	// least OutageRatio (0.8) of its results.
+	OutageWindow      time.Duration
+	OutageMinFailures int
+	OutageRatio       float64
+
 	Now  func() time.Time // timestamps of items and dead letters; time.Now when nil
 	Rand func() float64   // uniform in [0, 1) for jitter; math/rand/v2 when nil
 }
@@ -76,6 +83,7 @@ type Worker struct {
 	log     *slog.Logger
 	sources []*source
 	brk     *breaker
+	outages *outages
 	puts    *batcher[Item]
 	jobs    chan *job
 
@@ -140,9 +148,16 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w.hardCtx, w.hardCancel = context.WithCancel(context.Background())
 	w.brk = newBreaker(cfg.pauseBackoff(), time.Now, w.breakerChanged)
+	w.outages = newOutages(cfg.OutageWindow, cfg.OutageMinFailures, cfg.OutageRatio, cfg.Now)
 	w.puts = newBatcher(cfg.PutBatch, cfg.PutLinger, cfg.PutParallel, itemKey,
 		func() (context.Context, context.CancelFunc) { return context.WithTimeout(w.hardCtx, cfg.CallTimeout) },
-		func(ctx context.Context, items []Item) []error { return putBatch(ctx, cfg.Sink, items) })
+		func(ctx context.Context, items []Item) []error {
+			errs := putBatch(ctx, cfg.Sink, items)
+			for i, err := range errs {
+				w.outages.record(tableDep(items[i].Table), err)
+			}
+			return errs
+		})
 	for _, sc := range cfg.Sources {
 		w.sources = append(w.sources, w.newSource(sc))
 	}
@@ -181,6 +196,11 @@ func setDefaults(c *Config) {
 	defD(&c.ReceiveBackoffMax, 20*time.Second)
 	defD(&c.PauseMin, 5*time.Second)
 	defD(&c.PauseMax, 2*time.Minute)
+	defD(&c.OutageWindow, 10*time.Second)
+	def(&c.OutageMinFailures, 20)
+	if c.OutageRatio <= 0 || c.OutageRatio > 1 {
+		c.OutageRatio = 0.8
+	}
 	for i := range c.Sources {
 		def(&c.Sources[i].Pollers, 1)
 	}
@@ -290,11 +310,25 @@ func (w *Worker) Ready() error {
 }
 
 func (w *Worker) breakerChanged(open bool, pause time.Duration, err error) {
+	cause := Fatal
+	if IsOutage(err) {
+		cause = Outage
+	}
+	if io, ok := w.cfg.Observer.(IntakeObserver); ok {
+		if !open {
+			cause = ""
+		}
+		io.IntakeChanged(cause)
+	}
 	if open {
-		w.log.Error("deployment error: intake paused, not ready; the affected messages are held without using an attempt",
+		what := "deployment error"
+		if cause == Outage {
+			what = "outage"
+		}
+		w.log.Error(what+": intake paused, not ready; the affected messages are held without using an attempt",
 			slog.String("error", err.Error()), slog.Duration("probe_in", pause))
 		return
 	}
-	w.log.Warn("deployment error cleared: intake resumed")
+	w.log.Warn("intake resumed")
 	w.resume()
 }

@@ -14,6 +14,7 @@ const (
 	OpSetVisibility Op = "set_visibility"
 	OpDeadLetter    Op = "dead_letter"
 	OpPut           Op = "put"
+	OpLookup        Op = "lookup"
 )
 
 // faults holds injected failures: whole calls (the next n calls of an operation fail)

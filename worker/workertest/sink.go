@@ -69,6 +69,35 @@ var sinkCases = []struct {
 	{"OversizedItemIsUnwritable", sinkOversizedItemIsUnwritable},
 	{"UnconvertibleItemIsUnwritable", sinkUnconvertibleItemIsUnwritable},
 	{"MissingTableBesideExisting", sinkMissingTableBesideExisting},
+	{"LookupReadsThePayloadHash", sinkLookupReadsThePayloadHash},
+}
+
+// sinkLookupReadsThePayloadHash: the sink is a worker.Looker that reads back a stored
+// item's payload hash, an item without one, and no item.
+func sinkLookupReadsThePayloadHash(t *testing.T, h SinkHarness) {
+	f := h.New(t, pkOnly)
+	l, ok := f.Sink.(worker.Looker)
+	if !ok {
+		t.Fatalf("%T does not implement worker.Looker", f.Sink)
+	}
+	items := []worker.Item{
+		{Table: f.Table, Key: map[string]string{"pk": "hashed"}, Attrs: map[string]any{worker.PayloadHashAttr: "9f86d0", "s": "x"}},
+		{Table: f.Table, Key: map[string]string{"pk": "plain"}, Attrs: map[string]any{"s": "y"}},
+	}
+	for i, err := range f.Sink.Put(context.Background(), items) {
+		if err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+	}
+	for _, tc := range []struct {
+		pk, hash string
+		found    bool
+	}{{"hashed", "9f86d0", true}, {"plain", "", true}, {"absent", "", false}} {
+		hash, found, err := l.Lookup(context.Background(), f.Table, map[string]string{"pk": tc.pk})
+		if err != nil || hash != tc.hash || found != tc.found {
+			t.Errorf("Lookup(%s) = %q, %v, %v; want %q, %v, nil", tc.pk, hash, found, err, tc.hash, tc.found)
+		}
+	}
 }
 
 func sinkPutGetEveryValueType(t *testing.T, h SinkHarness) {

@@ -29,6 +29,7 @@ type Table struct {
 	calls   int
 	written int // item writes that changed the store
 	dupes   int // writes of a key that was already stored
+	lookups int
 	itemErr func(worker.Item) error
 }
 
@@ -42,7 +43,10 @@ const (
 	FirstWriteWins
 )
 
-var _ worker.Sink = (*Table)(nil)
+var (
+	_ worker.Sink   = (*Table)(nil)
+	_ worker.Looker = (*Table)(nil)
+)
 
 // NewTable returns an empty store that accepts items for any table.
 func NewTable(mode TableMode) *Table {
@@ -287,6 +291,30 @@ func (t *Table) Get(table string, key map[string]string) (worker.Item, bool) {
 	return cloneItem(it), ok
 }
 
+// Lookup returns the payload hash of the item stored under key in table, and whether
+// there is one (worker.Looker). Failures injected with FailLookups are returned first.
+func (t *Table) Lookup(ctx context.Context, table string, key map[string]string) (string, bool, error) {
+	if err := t.faults.call(OpLookup); err != nil {
+		return "", false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", false, &worker.RetryableError{Err: err}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lookups++
+	it, ok := t.items[table][KeyString(key)]
+	if !ok {
+		return "", false, nil
+	}
+	hash, _ := it.Attrs[worker.PayloadHashAttr].(string)
+	return hash, true, nil
+}
+
+// FailLookups makes the next times Lookup calls fail with err (times 0: every call until
+// ClearFaults).
+func (t *Table) FailLookups(err error, times int) { t.faults.failCalls(OpLookup, err, times) }
+
 // Items returns a table's items sorted by key.
 func (t *Table) Items(table string) []worker.Item {
 	t.mu.Lock()
@@ -312,13 +340,14 @@ type TableStats struct {
 	Calls      int // Put calls
 	Writes     int // items written (new or overwritten)
 	Duplicates int // items whose key was already stored (overwritten or, first-write-wins, kept)
+	Lookups    int // Lookup calls answered
 }
 
 // Stats returns the store's counts.
 func (t *Table) Stats() TableStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return TableStats{Calls: t.calls, Writes: t.written, Duplicates: t.dupes}
+	return TableStats{Calls: t.calls, Writes: t.written, Duplicates: t.dupes, Lookups: t.lookups}
 }
 
 func cloneItem(it worker.Item) worker.Item {
