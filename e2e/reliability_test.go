@@ -4,17 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -57,7 +52,7 @@ type scenario struct {
 
 var (
 	shortOutagePolicy = engine.RetryPolicy{MaxAttempts: 6, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 4 * time.Second}
-	longOutagePolicy  = engine.RetryPolicy{MaxAttempts: 3, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
+	throttlePolicy    = engine.RetryPolicy{MaxAttempts: 12, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
 	poisonPolicy      = engine.RetryPolicy{MaxAttempts: 2, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
 )
 
@@ -66,11 +61,17 @@ var reliabilityScenarios = []scenario{
 	{name: "crash", ledger: "crash (kill -9)", visibility: 5 * time.Second, fault: crash, dlqFree: true},
 	{name: "table-outage-short", ledger: "table outage < retry budget", policy: &shortOutagePolicy, visibility: 30 * time.Second,
 		fault: tableOutageShort, dlqFree: true},
-	{name: "table-outage-long", ledger: "table outage > retry budget, after redrive", policy: &longOutagePolicy, visibility: 30 * time.Second,
-		fault: tableOutageLong, dlqFree: true},
+	{name: "table-outage-3x", ledger: "table outage 3x the retry budget", policy: &shortOutagePolicy, visibility: 30 * time.Second,
+		fault: tableOutage3x, dlqFree: true},
+	{name: "crash-then-outage", ledger: "kill -9, then a table outage 3x the retry budget", policy: &shortOutagePolicy,
+		visibility: 5 * time.Second, fault: crashThenOutage, dlqFree: true},
+	{name: "throttling-storm", ledger: "throttling storm (50 % of writes)", policy: &throttlePolicy, visibility: 30 * time.Second,
+		fault: throttlingStorm, dlqFree: true},
 	{name: "queue-outage", ledger: "queue outage", visibility: 10 * time.Second, fault: queueOutage},
+	{name: "sqs-500", ledger: "SQS answering 500 (20 % of calls)", visibility: 10 * time.Second, fault: sqs500, dlqFree: true},
 	{name: "sigterm", ledger: "graceful stop (SIGTERM)", visibility: 10 * time.Second, fault: gracefulStop, dlqFree: true},
 	{name: "replicas", ledger: "three replicas", visibility: 30 * time.Second, fault: replicas, dlqFree: true},
+	{name: "conflicting-producers", ledger: "two producers, one key", visibility: 30 * time.Second, fault: conflictingProducers},
 	{name: "poison", ledger: "poison messages", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
 		fault: poisonMessages},
 }
@@ -463,58 +464,11 @@ func tableOutageLong(t *testing.T, r *rig) func(*testing.T, settlement) {
 	return nil
 }
 
-// countingProxy is a reverse proxy on loopback that counts requests and can play dead
-// (every connection closed at once, as with a crashed endpoint).
-type countingProxy struct {
-	url      string
-	requests atomic.Int64
-	dead     atomic.Bool
-	srv      *http.Server
-}
-
-func newCountingProxy(t *testing.T, target string) *countingProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := &countingProxy{url: "http://" + ln.Addr().String()}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ErrorLog = nil
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusBadGateway) }
-	cp.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cp.requests.Add(1)
-		if cp.dead.Load() {
-			if hj, ok := w.(http.Hijacker); ok {
-				if c, _, err := hj.Hijack(); err == nil {
-					c.Close()
-					return
-				}
-			}
-		}
-		rp.ServeHTTP(w, r)
-	}), ErrorLog: nil}
-	go cp.srv.Serve(ln)
-	t.Cleanup(func() { cp.srv.Close() })
-	return cp
-}
-
-// rate counts the proxy's requests over d.
-func (cp *countingProxy) rate(d time.Duration) float64 {
-	before := cp.requests.Load()
-	time.Sleep(d)
-	return float64(cp.requests.Load()-before) / d.Seconds()
-}
-
 // queueOutage: the SQS endpoint hangs (fauxqs frozen), then refuses every connection;
 // the worker survives both, its request rate stays bounded, and it resumes by itself.
 func queueOutage(t *testing.T, r *rig) func(*testing.T, settlement) {
-	proxy := newCountingProxy(t, r.emu.SQS.Endpoint)
-	env := append(append([]string(nil), r.env...), "AWS_ENDPOINT_URL_SQS="+proxy.url)
+	proxy := newFaultProxy(t, r.emu.SQS.Endpoint, faultRule{})
+	env := withEnv(r.env, "AWS_ENDPOINT_URL_SQS="+proxy.url)
 	r.sendNow(t, 1000, 41)
 	p := r.worker(t, env, "--visibility-timeout", "10s")
 	r.waitDrained(t, 60*time.Second, p)
