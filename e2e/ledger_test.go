@@ -120,6 +120,19 @@ func (l *ledger) sent(body string) {
 	u.sent++
 }
 
+// rejudge judges everything sent again under rs: the rules after a reload.
+func (l *ledger) rejudge(rs *engine.Ruleset) {
+	l.mu.Lock()
+	old := l.units
+	l.rs, l.messages, l.units, l.byItem = rs, 0, map[string]*unit{}, map[string][]string{}
+	l.mu.Unlock()
+	for _, u := range old {
+		for range u.sent {
+			l.sent(u.body)
+		}
+	}
+}
+
 // refuse records a body the queue refused to take.
 func (l *ledger) refuse(body string, err error) {
 	l.mu.Lock()
@@ -438,7 +451,7 @@ func (l *ledger) explain(t *testing.T, st settlement) {
 		}
 		if (n == 0 || n > u.sent) && shown < 10 {
 			shown++
-			t.Logf("  %s event %s (%s, sent %d times): in %d places", u.outcome, u.eventID, u.eventType, u.sent, n)
+			t.Logf("  %s event %s (%s, sent %d times): in %d places%s", u.outcome, u.eventID, u.eventType, u.sent, n, l.why(k, p, st.Places))
 		}
 	}
 	for k, p := range st.Places {
@@ -447,6 +460,24 @@ func (l *ledger) explain(t *testing.T, st settlement) {
 			t.Logf("  not sent, but found: %q (%d items, %d dead letters)", k, len(p.items), len(p.dlq))
 		}
 	}
+}
+
+// why says more of a unit in no place or too many: replaced by another payload under
+// its key, or stored and dead-lettered (with the dead letters' outcomes).
+func (l *ledger) why(k string, p *place, places map[string]*place) string {
+	switch {
+	case p == nil || len(p.items)+len(p.dlq) == 0:
+		if l.otherStored(k, places) {
+			return " (its key holds another payload: silently replaced or dropped)"
+		}
+	case len(p.items) > 0 && len(p.dlq) > 0:
+		var outs []string
+		for _, m := range p.dlq {
+			outs = append(outs, attrs(m)["outcome"])
+		}
+		return fmt.Sprintf(" (stored and dead-lettered as %s)", strings.Join(outs, ", "))
+	}
+	return ""
 }
 
 // peekQueue returns every message of a queue with its attributes, and leaves them all

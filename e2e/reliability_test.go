@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -67,6 +66,8 @@ var reliabilityScenarios = []scenario{
 		visibility: 5 * time.Second, fault: crashThenOutage, dlqFree: true},
 	{name: "throttling-storm", ledger: "throttling storm (50 % of writes)", policy: &throttlePolicy, visibility: 30 * time.Second,
 		fault: throttlingStorm, dlqFree: true},
+	{name: "redrive", ledger: "a rule fixed, then redrive", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
+		fault: redriveAfterFix, dlqFree: true},
 	{name: "queue-outage", ledger: "queue outage", visibility: 10 * time.Second, fault: queueOutage},
 	{name: "sqs-500", ledger: "SQS answering 500 (20 % of calls)", visibility: 10 * time.Second, fault: sqs500, dlqFree: true},
 	{name: "sigterm", ledger: "graceful stop (SIGTERM)", visibility: 10 * time.Second, fault: gracefulStop, dlqFree: true},
@@ -166,6 +167,14 @@ func (r *rig) settle(t *testing.T, title string) settlement {
 func copyRules(t *testing.T, p engine.RetryPolicy, edit func(name string, data []byte) []byte) string {
 	t.Helper()
 	dir := t.TempDir()
+	writeRules(t, dir, p, edit)
+	return dir
+}
+
+// writeRules writes events.d into dir, with every retry policy set to p and edit applied
+// to each file.
+func writeRules(t *testing.T, dir string, p engine.RetryPolicy, edit func(name string, data []byte) []byte) {
+	t.Helper()
 	entries, err := os.ReadDir("events.d")
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +201,6 @@ func copyRules(t *testing.T, p engine.RetryPolicy, edit func(name string, data [
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 // mixed returns n events of every type and version, a fifth of them invalid, in random
@@ -330,7 +338,7 @@ func tableOutageShort(t *testing.T, r *rig) func(*testing.T, settlement) {
 		t.Fatal(err)
 	}
 	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
-		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0)+policy.Delay(3, 0)+policy.Delay(4, 0)+policy.Delay(5, 0))
+		policy.MaxAttempts, retryBudget(policy))
 	sendDone(t, sent, 60*time.Second)
 	r.waitDrained(t, 120*time.Second, p)
 	r.stop(t, p, "worker")
@@ -387,81 +395,6 @@ func checkRetryDelays(t *testing.T, p *proc, policy engine.RetryPolicy) {
 	if retries == 0 {
 		t.Errorf("no retry logged: the outage touched nothing")
 	}
-}
-
-// tableOutageLong: DynamoDB stays down longer than the retry budget; the affected
-// messages reach the DLQ with their reasons (a ledger before the redrive); once it is
-// back, eventproc redrive moves them back and the worker stores them.
-func tableOutageLong(t *testing.T, r *rig) func(*testing.T, settlement) {
-	policy := r.policy
-	p := r.worker(t, nil)
-	sent := r.sendAsync(t, 1500, 50, 31, 100)
-	r.stored(t, 300, p)
-	if err := r.emu.DynamoDB.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	down := time.Now()
-	waitUntil(t, "dead letters", 30*time.Second, p, func() bool { return r.queueCount(t, r.dlqURL) >= 100 })
-	time.Sleep(3 * time.Second)
-	if err := r.emu.DynamoDB.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
-		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0))
-	sendDone(t, sent, 60*time.Second)
-	r.waitDrained(t, 120*time.Second, p)
-
-	before := r.settle(t, "table outage > retry budget, before redrive")
-	if before.DLQ == 0 {
-		t.Fatal("nothing dead-lettered")
-	}
-	for _, pl := range before.Places {
-		for _, m := range pl.dlq {
-			a := attrs(m)
-			if a["outcome"] != "exhausted" || a["attempts"] != "3" || a["error"] == "" || a["first_failure"] == "" || a["last_failure"] == "" {
-				t.Errorf("dead letter without its reasons: %v", a)
-			}
-		}
-	}
-
-	redrive := func(args ...string) string {
-		cmd := exec.Command(r.bin, append([]string{"redrive", "--queue", "events"}, args...)...)
-		cmd.Env = r.env
-		var out, errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("redrive %v: %v\n%s", args, err, errOut.String())
-		}
-		t.Logf("redrive %v: %s", args, strings.TrimSpace(errOut.String()))
-		return out.String()
-	}
-	// Every dead letter visible again before the redrive reads them (the ledger's look
-	// at the queue holds each message for a moment).
-	waitUntil(t, "dead letters visible", 90*time.Second, p, func() bool { return r.visibleCount(t, r.dlqURL) == before.DLQ })
-	listing := redrive("--dry-run")
-	lines := strings.Split(strings.TrimSpace(listing), "\n")
-	if len(lines) != before.DLQ || !strings.Contains(lines[0], "outcome=exhausted") || !strings.Contains(lines[0], "error=") {
-		t.Errorf("dry run listed %d lines, want %d with reasons; first: %s", len(lines), before.DLQ, lines[0])
-	}
-	t.Logf("dry run, first line: %s", lines[0])
-	waitUntil(t, "dead letters visible after the dry run", 90*time.Second, p, func() bool { return r.visibleCount(t, r.dlqURL) == before.DLQ })
-	// Redrive is at least once: a receive cut short hides its messages for the hold
-	// time, and the next run moves them. Run it until the dead-letter queue is empty.
-	moved := 0
-	for run := 0; run < 5 && (run == 0 || r.queueCount(t, r.dlqURL) > 0); run++ {
-		if run > 0 {
-			waitUntil(t, "held dead letters visible again", 30*time.Second, p, func() bool {
-				return r.visibleCount(t, r.dlqURL) == r.queueCount(t, r.dlqURL)
-			})
-		}
-		moved += strings.Count(redrive("--hold", "5s"), "\n")
-	}
-	if moved != before.DLQ {
-		t.Errorf("redrive moved %d, want %d", moved, before.DLQ)
-	}
-	r.waitDrained(t, 60*time.Second, p)
-	r.stop(t, p, "worker")
-	return nil
 }
 
 // queueOutage: the SQS endpoint hangs (fauxqs frozen), then refuses every connection;
