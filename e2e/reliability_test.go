@@ -69,7 +69,7 @@ var reliabilityScenarios = []scenario{
 	{name: "redrive", ledger: "a rule fixed, then redrive", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
 		fault: redriveAfterFix, dlqFree: true},
 	{name: "queue-outage", ledger: "queue outage", visibility: 10 * time.Second, fault: queueOutage},
-	{name: "sqs-500", ledger: "SQS answering 500 (20 % of calls)", visibility: 10 * time.Second, fault: sqs500, dlqFree: true},
+	{name: "sqs-500", ledger: "SQS answering 500 (40 % of calls)", visibility: 10 * time.Second, fault: sqs500, dlqFree: true},
 	{name: "sigterm", ledger: "graceful stop (SIGTERM)", visibility: 10 * time.Second, fault: gracefulStop, dlqFree: true},
 	{name: "replicas", ledger: "three replicas", visibility: 30 * time.Second, fault: replicas, dlqFree: true},
 	{name: "conflicting-producers", ledger: "two producers, one key", visibility: 30 * time.Second, fault: conflictingProducers},
