@@ -39,7 +39,8 @@ type faultRule struct {
 }
 
 // The AWS errors the scenarios inject. Each is one the SDK parses and its standard
-// retryer retries (a throttle; a 5xx) up to 3 attempts a call before the worker sees it.
+// retryer retries (a throttle; a 5xx) before the worker sees it: up to 4 attempts a
+// DynamoDB call, 3 an SQS call (TestFaultProxy).
 var (
 	// throttleWrites answers DynamoDB writes as a table over its provisioned throughput.
 	throttleWrites = faultRule{

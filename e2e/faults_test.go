@@ -102,7 +102,7 @@ func crashThenOutage(t *testing.T, r *rig) func(*testing.T, settlement) {
 }
 
 // throttlingStorm: half the table writes answered ProvisionedThroughputExceededException
-// for stormLength while events flow, then none; the SDK retries each call up to 3
+// for stormLength while events flow, then none; the SDK retries each call up to 4
 // attempts, the worker retries what still fails, and a policy of enough attempts ends
 // with nothing dead-lettered.
 func throttlingStorm(t *testing.T, r *rig) func(*testing.T, settlement) {

@@ -299,21 +299,29 @@ func (l *ledger) account(t *testing.T, name string, s *e2eSetup) settlement {
 		at(k).dlq = append(at(k).dlq, m)
 		st.DLQ++
 	}
-	// Each item to the unit whose payload it holds.
+	st.QueueLeft = s.queueCount(t, s.queueURL)
+	l.tally(&st, items)
+	return st
+}
+
+// tally puts each item (by item key) in the place of the unit whose payload it holds,
+// beside the dead letters already placed, and counts where every unit ended.
+func (l *ledger) tally(st *settlement, items map[string][]map[string]ddbtypes.AttributeValue) {
 	for ik, its := range items {
 		uk := l.storedUnit(ik, its[0], st.Places)
-		at(uk).items = append(at(uk).items, its...)
+		if st.Places[uk] == nil {
+			st.Places[uk] = &place{}
+		}
+		st.Places[uk].items = append(st.Places[uk].items, its...)
 	}
-	st.QueueLeft = s.queueCount(t, s.queueURL)
 	for k, p := range st.Places {
-		l.judge(&st, k, p)
+		l.judge(st, k, p)
 	}
 	for k := range l.units {
 		if p := st.Places[k]; p == nil || len(p.items)+len(p.dlq) == 0 {
 			st.Missing++
 		}
 	}
-	return st
 }
 
 // scanItems scans every table of s, counts the processed and failed items (and event
