@@ -182,13 +182,16 @@ func conflicting(t *testing.T, l *ledger, bodies []string, n int) []string {
 	return out
 }
 
-// conflictingProducers: two producers send at once, and 200 of the second one's events
-// reuse an event id of the first with another payload; for each such key one item is
-// kept and the other payload is dead-lettered as outcome conflict.
+// conflictingKeys is how many of the second producer's events reuse a key of the first.
+const conflictingKeys = 200
+
+// conflictingProducers: two producers send at once, and conflictingKeys of the second
+// one's events reuse an event id of the first with another payload; for each such key
+// one item is kept and the other payload is dead-lettered as outcome conflict (the
+// scenario's row expects that many conflicts).
 func conflictingProducers(t *testing.T, r *rig) func(*testing.T, settlement) {
-	const n = 200
 	a := mixed(t, r.rs, 1500, 0, 111)
-	b := append(conflicting(t, r.l, a, n), mixed(t, r.rs, 500, 0, 112)...)
+	b := append(conflicting(t, r.l, a, conflictingKeys), mixed(t, r.rs, 500, 0, 112)...)
 	p := r.worker(t, nil)
 	sq := r.emu.SQSClient()
 	sa := r.l.sendAsync(sq, r.queueURL, a, 300)
@@ -197,12 +200,7 @@ func conflictingProducers(t *testing.T, r *rig) func(*testing.T, settlement) {
 	sendDone(t, sb, 60*time.Second)
 	r.waitDrained(t, 120*time.Second, p)
 	r.stop(t, p, "worker")
-	return func(t *testing.T, st settlement) {
-		t.Logf("outcomes logged: %v", outcomeCounts(p))
-		if st.Conflicts != n {
-			t.Errorf("%d payloads dead-lettered as conflict, want %d", st.Conflicts, n)
-		}
-	}
+	return func(t *testing.T, st settlement) { t.Logf("outcomes logged: %v", outcomeCounts(p)) }
 }
 
 // redriveAfterFix: a rule with a bug dead-letters some orders as rule_failed; the rule

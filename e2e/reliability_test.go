@@ -45,8 +45,11 @@ type scenario struct {
 	// injects the fault, waits for the queue to drain and stops the workers (or leaves
 	// that to its result). Its result, when not nil, checks the final ledger further.
 	fault func(t *testing.T, r *rig) func(t *testing.T, st settlement)
-	// dlqFree: the final ledger must hold no dead letter.
+	// dlqFree: the final ledger must hold no dead letter but its conflicts.
 	dlqFree bool
+	// conflicts: the payloads the final ledger must hold as conflicts (dead letters of
+	// outcome conflict, their key holding another payload).
+	conflicts int
 }
 
 var (
@@ -72,7 +75,8 @@ var reliabilityScenarios = []scenario{
 	{name: "sqs-500", ledger: "SQS answering 500 (40 % of calls)", visibility: 10 * time.Second, fault: sqs500, dlqFree: true},
 	{name: "sigterm", ledger: "graceful stop (SIGTERM)", visibility: 10 * time.Second, fault: gracefulStop, dlqFree: true},
 	{name: "replicas", ledger: "three replicas", visibility: 30 * time.Second, fault: replicas, dlqFree: true},
-	{name: "conflicting-producers", ledger: "two producers, one key", visibility: 30 * time.Second, fault: conflictingProducers},
+	{name: "conflicting-producers", ledger: "two producers, one key", visibility: 30 * time.Second, fault: conflictingProducers,
+		dlqFree: true, conflicts: conflictingKeys},
 	{name: "poison", ledger: "poison messages", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
 		fault: poisonMessages},
 }
@@ -86,8 +90,11 @@ func TestReliability(t *testing.T) {
 			r := startRig(t, sc)
 			check := sc.fault(t, r)
 			st := r.settle(t, sc.ledger)
-			if sc.dlqFree && st.DLQ != 0 {
-				t.Errorf("%d messages dead-lettered (%s)", st.DLQ, sc.ledger)
+			if sc.dlqFree && st.DLQ != st.Conflicts {
+				t.Errorf("%d messages dead-lettered, %d of them conflicts (%s)", st.DLQ, st.Conflicts, sc.ledger)
+			}
+			if st.Conflicts != sc.conflicts {
+				t.Errorf("%d payloads dead-lettered as conflict, want %d (%s)", st.Conflicts, sc.conflicts, sc.ledger)
 			}
 			if check != nil {
 				check(t, st)
