@@ -21,9 +21,11 @@ import (
 )
 
 // The reliability scenarios: the real binary on private emulators under crashes,
-// outages, replicas and poison messages, each ending with the ledger (ledger_test.go).
-// They are the rows of one table (reliabilityScenarios), each a fault script over the
-// shared phases of a rig: start the emulators, send, run workers, wait, stop, settle.
+// outages, throttling and SQS errors (faultproxy_test.go), conflicting producers, a
+// redrive, replicas and poison messages, each ending with the ledger (ledger_test.go).
+// They are the rows of one table (reliabilityScenarios), each a fault script (here and
+// in faults_test.go) over the shared phases of a rig: start the emulators, send, run
+// workers, wait, stop, settle.
 // They take minutes, so they run only with EVENTPROC_RELIABILITY=1: `make reliability`.
 
 func reliabilityOnly(t *testing.T) {
