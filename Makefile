@@ -31,7 +31,7 @@ test: $(NODE_MODULES) ## run every test: unit, golden, shipped suites, binary, e
 lint: ## gofmt, go vet, staticcheck, deadcode, the import rules, a cyclomatic ceiling (scripts/lint.sh)
 	scripts/lint.sh
 
-reliability: $(NODE_MODULES) ## fault injection end to end (crash, outages, replicas, poison messages), each ending with the ledger
+reliability: $(NODE_MODULES) ## fault injection end to end (crashes, outages, throttling, SQS errors, conflicting producers, redrive, replicas, poison messages), each ending with the ledger
 	@mkdir -p .run
 	EVENTPROC_RELIABILITY=1 $(GO) test -count=1 -v -timeout 20m -run '^TestReliability' ./e2e 2>&1 | tee .run/reliability.log | grep -v '^ *{"time"'; exit $${PIPESTATUS[0]}
 

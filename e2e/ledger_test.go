@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,19 +24,21 @@ import (
 )
 
 // The ledger: what a scenario sent, against where it all ended. Every distinct message
-// sent (a "unit": a valid event by its item key, anything else by its body) must end in
-// exactly one place — a processed item, a rejected (failed) item, or the dead-letter
-// queue — and the queue must be empty. The engine's own verdict on each body says which
-// place is right for it (a valid event may also be dead-lettered after an outage).
+// sent (a "unit": a valid event by its item key and payload, anything else by its body)
+// must end in exactly one place — a processed item, a rejected (failed) item, a dead
+// letter of outcome conflict (a payload that found its key holding another), or another
+// dead letter — and the queue must be empty. The engine's own verdict on each body says
+// which place is right for it (a valid event may also be dead-lettered after an outage).
 
 // ledger records what was sent. Safe for concurrent use.
 type ledger struct {
 	rs *engine.Ruleset
 
 	mu       sync.Mutex
-	messages int              // messages the queue accepted (duplicates included)
-	units    map[string]*unit // by unitKey
-	refused  []string         // bodies the queue refused, with why
+	messages int                 // messages the queue accepted (duplicates included)
+	units    map[string]*unit    // by unit key
+	byItem   map[string][]string // item key → the unit keys sent under it, in order sent
+	refused  []string            // bodies the queue refused, with why
 }
 
 // unit is one distinct thing sent.
@@ -44,11 +48,12 @@ type unit struct {
 	eventID   string
 	eventType string
 	body      string
-	sent      int // times sent
+	fields    map[string]string // a valid event's top-level string members, as its item holds them
+	sent      int               // times sent
 }
 
 func newLedger(rs *engine.Ruleset) *ledger {
-	return &ledger{rs: rs, units: map[string]*unit{}}
+	return &ledger{rs: rs, units: map[string]*unit{}, byItem: map[string][]string{}}
 }
 
 // keyString identifies an item: its table and key attributes.
@@ -61,9 +66,26 @@ func keyString(table string, key map[string]string) string {
 	return b.String()
 }
 
-// unitOf returns the unit key and verdict of a body: a valid event's item key, or the
-// key of the rejected item that its body gets.
+// unitOf returns the unit key and verdict of a body: a valid event's item key with the
+// hash of its payload (two payloads under one key are two units), or the key of the
+// rejected item that its body gets.
 func (l *ledger) unitOf(body string) (string, *engine.Verdict) {
+	k, v := l.itemOf(body)
+	return unitKey(k, body, v), v
+}
+
+// unitKey is the unit key of a body whose item key is k.
+func unitKey(k, body string, v *engine.Verdict) string {
+	if v.Outcome != engine.Valid || v.Persist == nil {
+		return k
+	}
+	sum := sha256.Sum256([]byte(body))
+	return k + "\x00payload=" + hex.EncodeToString(sum[:8])
+}
+
+// itemOf returns the key of the item a body is stored as (processed or rejected), and
+// the body's verdict.
+func (l *ledger) itemOf(body string) (string, *engine.Verdict) {
 	v := l.rs.Evaluate(context.Background(), body)
 	p := v.Persist
 	if v.Outcome != engine.Valid || p == nil {
@@ -79,16 +101,36 @@ func (l *ledger) unitOf(body string) (string, *engine.Verdict) {
 
 // sent records a body the queue accepted.
 func (l *ledger) sent(body string) {
-	k, v := l.unitOf(body)
+	ik, v := l.itemOf(body)
+	k := unitKey(ik, body, v)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.messages++
 	u := l.units[k]
 	if u == nil {
-		u = &unit{key: k, outcome: v.Outcome, eventID: v.EventID, eventType: v.EventType, body: body}
+		u = &unit{key: k, outcome: v.Outcome, eventID: v.EventID, eventType: v.EventType, body: body, fields: map[string]string{}}
+		for _, f := range v.Fields {
+			if s, ok := f.Value.(string); ok {
+				u.fields[f.Name] = s
+			}
+		}
 		l.units[k] = u
+		l.byItem[ik] = append(l.byItem[ik], k)
 	}
 	u.sent++
+}
+
+// rejudge judges everything sent again under rs: the rules after a reload.
+func (l *ledger) rejudge(rs *engine.Ruleset) {
+	l.mu.Lock()
+	old := l.units
+	l.rs, l.messages, l.units, l.byItem = rs, 0, map[string]*unit{}, map[string][]string{}
+	l.mu.Unlock()
+	for _, u := range old {
+		for range u.sent {
+			l.sent(u.body)
+		}
+	}
 }
 
 // refuse records a body the queue refused to take.
@@ -152,13 +194,20 @@ type place struct {
 	dlq   []sqstypes.Message                   // its dead-lettered messages
 }
 
+// conflict reports whether the unit's dead letters say it found its key holding another
+// payload.
+func (p *place) conflict() bool {
+	return len(p.dlq) > 0 && attrs(p.dlq[0])["outcome"] == "conflict"
+}
+
 // settlement is the ledger's accounting after a scenario.
 type settlement struct {
 	Name string
 	// sent
 	Messages, Distinct, Valid, Invalid, RuleFailed, EventIDs int
-	// where it ended
-	Processed, Failed, DLQ, DLQDistinct, QueueLeft int
+	// where it ended: Conflicts are units only in the DLQ as outcome conflict, DLQDistinct
+	// the other units only in the DLQ.
+	Processed, Failed, Conflicts, DLQ, DLQDistinct, QueueLeft int
 	// DLQCopies are dead letters of events that are also stored: legitimate only when
 	// the event was sent more than once (one copy stored, another dead-lettered).
 	DLQCopies int
@@ -170,8 +219,13 @@ type settlement struct {
 
 // Balanced reports whether everything sent is in exactly one right place.
 func (s settlement) Balanced() bool {
-	return s.Distinct == s.Processed+s.Failed+s.DLQDistinct && s.DLQ == s.DLQDistinct+s.DLQCopies &&
+	return s.Distinct == s.Processed+s.Failed+s.Conflicts+s.DLQDistinct && s.DLQ == s.DLQDistinct+s.Conflicts+s.DLQCopies &&
 		s.Missing == 0 && s.InTwoPlaces == 0 && s.Unknown == 0 && s.WrongPlace == 0 && s.IDTwice == 0 && s.QueueLeft == 0
+}
+
+// anomalies is the sum of what must be zero.
+func (s settlement) anomalies() int {
+	return s.Missing + s.InTwoPlaces + s.Unknown + s.WrongPlace + s.IDTwice
 }
 
 // String is the ledger table.
@@ -180,8 +234,8 @@ func (s settlement) String() string {
 	fmt.Fprintf(&b, "ledger %s\n", s.Name)
 	fmt.Fprintf(&b, "  sent: %d messages, %d distinct (%d valid, %d invalid, %d rule_failed by the engine's verdict), %d event ids\n",
 		s.Messages, s.Distinct, s.Valid, s.Invalid, s.RuleFailed, s.EventIDs)
-	fmt.Fprintf(&b, "  ended: %d processed items + %d failed items + %d only in the DLQ = %d (the DLQ holds %d messages, %d of them copies of stored events sent twice)\n",
-		s.Processed, s.Failed, s.DLQDistinct, s.Processed+s.Failed+s.DLQDistinct, s.DLQ, s.DLQCopies)
+	fmt.Fprintf(&b, "  ended: %d processed items + %d failed items + %d conflicts + %d only in the DLQ = %d (the DLQ holds %d messages, %d of them copies of events stored or dead-lettered once already)\n",
+		s.Processed, s.Failed, s.Conflicts, s.DLQDistinct, s.Processed+s.Failed+s.Conflicts+s.DLQDistinct, s.DLQ, s.DLQCopies)
 	fmt.Fprintf(&b, "  left in the queue %d; missing %d; in two places %d; not sent %d; wrong place %d; event ids stored twice %d\n",
 		s.QueueLeft, s.Missing, s.InTwoPlaces, s.Unknown, s.WrongPlace, s.IDTwice)
 	if s.Balanced() {
@@ -189,9 +243,9 @@ func (s settlement) String() string {
 	} else {
 		b.WriteString("  NOT BALANCED\n")
 	}
-	fmt.Fprintf(&b, "  | %s | %d | %d | %d / %d / %d | %d | %d | %d | %d | %d | %s |",
-		s.Name, s.Messages, s.Distinct, s.Valid, s.Invalid, s.RuleFailed, s.Processed, s.Failed, s.DLQDistinct, s.QueueLeft,
-		s.Missing+s.InTwoPlaces+s.Unknown+s.WrongPlace+s.IDTwice, map[bool]string{true: "yes", false: "**no**"}[s.Balanced()])
+	fmt.Fprintf(&b, "  | %s | %d | %d | %d / %d / %d | %d | %d | %d | %d | %d | %d | %s |",
+		s.Name, s.Messages, s.Distinct, s.Valid, s.Invalid, s.RuleFailed, s.Processed, s.Failed, s.Conflicts, s.DLQDistinct, s.QueueLeft,
+		s.anomalies(), map[bool]string{true: "yes", false: "**no**"}[s.Balanced()])
 	return b.String()
 }
 
@@ -238,14 +292,51 @@ func (l *ledger) account(t *testing.T, name string, s *e2eSetup) settlement {
 		return p
 	}
 
-	// The tables.
+	items := scanItems(t, s, &st)
+	// The dead-letter queue, read without taking anything out.
+	for _, m := range peekQueue(t, s.emu.SQSClient(), s.dlqURL) {
+		k, _ := l.unitOf(aws.ToString(m.Body))
+		at(k).dlq = append(at(k).dlq, m)
+		st.DLQ++
+	}
+	st.QueueLeft = s.queueCount(t, s.queueURL)
+	l.tally(&st, items)
+	return st
+}
+
+// tally puts each item (by item key) in the place of the unit whose payload it holds,
+// beside the dead letters already placed, and counts where every unit ended.
+func (l *ledger) tally(st *settlement, items map[string][]map[string]ddbtypes.AttributeValue) {
+	for ik, its := range items {
+		uk := l.storedUnit(ik, its[0], st.Places)
+		if st.Places[uk] == nil {
+			st.Places[uk] = &place{}
+		}
+		st.Places[uk].items = append(st.Places[uk].items, its...)
+	}
+	for k, p := range st.Places {
+		l.judge(st, k, p)
+	}
+	for k := range l.units {
+		if p := st.Places[k]; p == nil || len(p.items)+len(p.dlq) == 0 {
+			st.Missing++
+		}
+	}
+}
+
+// scanItems scans every table of s, counts the processed and failed items (and event
+// ids in two processed items) into st, and returns the items by item key.
+func scanItems(t *testing.T, s *e2eSetup, st *settlement) map[string][]map[string]ddbtypes.AttributeValue {
+	t.Helper()
+	out := map[string][]map[string]ddbtypes.AttributeValue{}
 	processedIDs := map[string]int{}
 	ddb := s.emu.DynamoDBClient()
+	seen := map[string]bool{}
 	for _, tbl := range s.rs.Tables() {
-		if _, done := st.Places["\x01table "+tbl.Name]; done {
+		if seen[tbl.Name] {
 			continue
 		}
-		st.Places["\x01table "+tbl.Name] = nil
+		seen[tbl.Name] = true
 		p := dynamodb.NewScanPaginator(ddb, &dynamodb.ScanInput{TableName: aws.String(tbl.Name)})
 		for p.HasMorePages() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -259,8 +350,7 @@ func (l *ledger) account(t *testing.T, name string, s *e2eSetup) settlement {
 				for _, k := range tbl.Key {
 					key[k] = str(it[k])
 				}
-				uk := keyString(tbl.Name, key)
-				at(uk).items = append(at(uk).items, it)
+				out[keyString(tbl.Name, key)] = append(out[keyString(tbl.Name, key)], it)
 				switch str(it["status"]) {
 				case "processed":
 					st.Processed++
@@ -271,56 +361,90 @@ func (l *ledger) account(t *testing.T, name string, s *e2eSetup) settlement {
 			}
 		}
 	}
-	for k := range st.Places {
-		if strings.HasPrefix(k, "\x01") {
-			delete(st.Places, k)
-		}
-	}
 	for _, n := range processedIDs {
 		if n > 1 {
 			st.IDTwice++
 		}
 	}
+	return out
+}
 
-	// The dead-letter queue, read without taking anything out.
-	for _, m := range peekQueue(t, s.emu.SQSClient(), s.dlqURL) {
-		k, _ := l.unitOf(aws.ToString(m.Body))
-		at(k).dlq = append(at(k).dlq, m)
-		st.DLQ++
+// storedUnit returns the unit whose payload the item it under item key ik holds: the
+// only unit sent under ik; of several payloads, the one whose string members the item
+// holds, else the only one without a dead letter. A key nobody sent is its own unit.
+func (l *ledger) storedUnit(ik string, it map[string]ddbtypes.AttributeValue, places map[string]*place) string {
+	units := l.byItem[ik]
+	switch len(units) {
+	case 0:
+		return ik
+	case 1:
+		return units[0]
 	}
-	st.QueueLeft = s.queueCount(t, s.queueURL)
+	var match, undead []string
+	for _, k := range units {
+		same := true
+		for name, v := range l.units[k].fields {
+			same = same && str(it[name]) == v
+		}
+		if same {
+			match = append(match, k)
+		}
+		if p := places[k]; p == nil || len(p.dlq) == 0 {
+			undead = append(undead, k)
+		}
+	}
+	switch {
+	case len(match) == 1:
+		return match[0]
+	case len(undead) == 1:
+		return undead[0]
+	}
+	return units[0]
+}
 
-	for k, p := range st.Places {
-		u := l.units[k]
-		switch {
-		case len(p.dlq) > 0 && len(p.items) == 0:
-			st.DLQDistinct++
-			st.DLQCopies += len(p.dlq) - 1
-		case len(p.dlq) > 0:
-			st.DLQCopies += len(p.dlq)
-		}
-		if u == nil {
-			st.Unknown++
-			continue
-		}
-		if len(p.items)+len(p.dlq) > u.sent {
-			// One message in two places (stored and dead-lettered, or dead-lettered
-			// twice): a duplicate.
-			st.InTwoPlaces++
-		}
-		for _, it := range p.items {
-			want := map[engine.Outcome]string{engine.Valid: "processed", engine.Invalid: "failed"}[u.outcome]
-			if str(it["status"]) != want {
-				st.WrongPlace++
-			}
+// judge counts where the unit k ended (place p) into st, and what is wrong with it.
+func (l *ledger) judge(st *settlement, k string, p *place) {
+	switch {
+	case len(p.dlq) > 0 && len(p.items) == 0 && p.conflict():
+		st.Conflicts++
+		st.DLQCopies += len(p.dlq) - 1
+	case len(p.dlq) > 0 && len(p.items) == 0:
+		st.DLQDistinct++
+		st.DLQCopies += len(p.dlq) - 1
+	case len(p.dlq) > 0:
+		st.DLQCopies += len(p.dlq)
+	}
+	u := l.units[k]
+	if u == nil {
+		st.Unknown++
+		return
+	}
+	if len(p.items)+len(p.dlq) > u.sent {
+		// One message in two places (stored and dead-lettered, or dead-lettered
+		// twice): a duplicate.
+		st.InTwoPlaces++
+	}
+	for _, it := range p.items {
+		want := map[engine.Outcome]string{engine.Valid: "processed", engine.Invalid: "failed"}[u.outcome]
+		if str(it["status"]) != want {
+			st.WrongPlace++
 		}
 	}
-	for k := range l.units {
-		if p := st.Places[k]; p == nil || len(p.items)+len(p.dlq) == 0 {
-			st.Missing++
+	if p.conflict() && !l.otherStored(k, st.Places) {
+		// A conflict with no other payload stored under its key.
+		st.WrongPlace++
+	}
+}
+
+// otherStored reports whether a unit other than k, under k's item key, has its item.
+func (l *ledger) otherStored(k string, places map[string]*place) bool {
+	ik, _ := l.itemOf(l.units[k].body)
+	for _, o := range l.byItem[ik] {
+		if p := places[o]; o != k && p != nil && len(p.items) > 0 {
+			return true
 		}
 	}
-	return st
+	return false
 }
 
 // explain logs a few of the units that keep the ledger from balancing.
@@ -335,7 +459,7 @@ func (l *ledger) explain(t *testing.T, st settlement) {
 		}
 		if (n == 0 || n > u.sent) && shown < 10 {
 			shown++
-			t.Logf("  %s event %s (%s, sent %d times): in %d places", u.outcome, u.eventID, u.eventType, u.sent, n)
+			t.Logf("  %s event %s (%s, sent %d times): in %d places%s", u.outcome, u.eventID, u.eventType, u.sent, n, l.why(k, p, st.Places))
 		}
 	}
 	for k, p := range st.Places {
@@ -344,6 +468,24 @@ func (l *ledger) explain(t *testing.T, st settlement) {
 			t.Logf("  not sent, but found: %q (%d items, %d dead letters)", k, len(p.items), len(p.dlq))
 		}
 	}
+}
+
+// why says more of a unit in no place or too many: replaced by another payload under
+// its key, or stored and dead-lettered (with the dead letters' outcomes).
+func (l *ledger) why(k string, p *place, places map[string]*place) string {
+	switch {
+	case p == nil || len(p.items)+len(p.dlq) == 0:
+		if l.otherStored(k, places) {
+			return " (its key holds another payload: silently replaced or dropped)"
+		}
+	case len(p.items) > 0 && len(p.dlq) > 0:
+		var outs []string
+		for _, m := range p.dlq {
+			outs = append(outs, attrs(m)["outcome"])
+		}
+		return fmt.Sprintf(" (stored and dead-lettered as %s)", strings.Join(outs, ", "))
+	}
+	return ""
 }
 
 // peekQueue returns every message of a queue with its attributes, and leaves them all

@@ -4,17 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -27,9 +21,11 @@ import (
 )
 
 // The reliability scenarios: the real binary on private emulators under crashes,
-// outages, replicas and poison messages, each ending with the ledger (ledger_test.go).
-// They are the rows of one table (reliabilityScenarios), each a fault script over the
-// shared phases of a rig: start the emulators, send, run workers, wait, stop, settle.
+// outages, throttling and SQS errors (faultproxy_test.go), conflicting producers, a
+// redrive, replicas and poison messages, each ending with the ledger (ledger_test.go).
+// They are the rows of one table (reliabilityScenarios), each a fault script (here and
+// in faults_test.go) over the shared phases of a rig: start the emulators, send, run
+// workers, wait, stop, settle.
 // They take minutes, so they run only with EVENTPROC_RELIABILITY=1: `make reliability`.
 
 func reliabilityOnly(t *testing.T) {
@@ -51,13 +47,16 @@ type scenario struct {
 	// injects the fault, waits for the queue to drain and stops the workers (or leaves
 	// that to its result). Its result, when not nil, checks the final ledger further.
 	fault func(t *testing.T, r *rig) func(t *testing.T, st settlement)
-	// dlqFree: the final ledger must hold no dead letter.
+	// dlqFree: the final ledger must hold no dead letter but its conflicts.
 	dlqFree bool
+	// conflicts: the payloads the final ledger must hold as conflicts (dead letters of
+	// outcome conflict, their key holding another payload).
+	conflicts int
 }
 
 var (
 	shortOutagePolicy = engine.RetryPolicy{MaxAttempts: 6, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 4 * time.Second}
-	longOutagePolicy  = engine.RetryPolicy{MaxAttempts: 3, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
+	throttlePolicy    = engine.RetryPolicy{MaxAttempts: 12, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
 	poisonPolicy      = engine.RetryPolicy{MaxAttempts: 2, InitialDelay: time.Second, Multiplier: 2, MaxDelay: 2 * time.Second}
 )
 
@@ -66,11 +65,20 @@ var reliabilityScenarios = []scenario{
 	{name: "crash", ledger: "crash (kill -9)", visibility: 5 * time.Second, fault: crash, dlqFree: true},
 	{name: "table-outage-short", ledger: "table outage < retry budget", policy: &shortOutagePolicy, visibility: 30 * time.Second,
 		fault: tableOutageShort, dlqFree: true},
-	{name: "table-outage-long", ledger: "table outage > retry budget, after redrive", policy: &longOutagePolicy, visibility: 30 * time.Second,
-		fault: tableOutageLong, dlqFree: true},
+	{name: "table-outage-3x", ledger: "table outage 3x the retry budget", policy: &shortOutagePolicy, visibility: 30 * time.Second,
+		fault: tableOutage3x, dlqFree: true},
+	{name: "crash-then-outage", ledger: "kill -9, then a table outage 3x the retry budget", policy: &shortOutagePolicy,
+		visibility: 5 * time.Second, fault: crashThenOutage, dlqFree: true},
+	{name: "throttling-storm", ledger: "throttling storm (50 % of writes)", policy: &throttlePolicy, visibility: 30 * time.Second,
+		fault: throttlingStorm, dlqFree: true},
+	{name: "redrive", ledger: "a rule fixed, then redrive", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
+		fault: redriveAfterFix, dlqFree: true},
 	{name: "queue-outage", ledger: "queue outage", visibility: 10 * time.Second, fault: queueOutage},
+	{name: "sqs-500", ledger: "SQS answering 500 (40 % of calls)", visibility: 10 * time.Second, fault: sqs500, dlqFree: true},
 	{name: "sigterm", ledger: "graceful stop (SIGTERM)", visibility: 10 * time.Second, fault: gracefulStop, dlqFree: true},
 	{name: "replicas", ledger: "three replicas", visibility: 30 * time.Second, fault: replicas, dlqFree: true},
+	{name: "conflicting-producers", ledger: "two producers, one key", visibility: 30 * time.Second, fault: conflictingProducers,
+		dlqFree: true, conflicts: conflictingKeys},
 	{name: "poison", ledger: "poison messages", policy: &poisonPolicy, edit: divideByZeroRule, visibility: 30 * time.Second,
 		fault: poisonMessages},
 }
@@ -84,8 +92,11 @@ func TestReliability(t *testing.T) {
 			r := startRig(t, sc)
 			check := sc.fault(t, r)
 			st := r.settle(t, sc.ledger)
-			if sc.dlqFree && st.DLQ != 0 {
-				t.Errorf("%d messages dead-lettered (%s)", st.DLQ, sc.ledger)
+			if sc.dlqFree && st.DLQ != st.Conflicts {
+				t.Errorf("%d messages dead-lettered, %d of them conflicts (%s)", st.DLQ, st.Conflicts, sc.ledger)
+			}
+			if st.Conflicts != sc.conflicts {
+				t.Errorf("%d payloads dead-lettered as conflict, want %d (%s)", st.Conflicts, sc.conflicts, sc.ledger)
 			}
 			if check != nil {
 				check(t, st)
@@ -165,6 +176,14 @@ func (r *rig) settle(t *testing.T, title string) settlement {
 func copyRules(t *testing.T, p engine.RetryPolicy, edit func(name string, data []byte) []byte) string {
 	t.Helper()
 	dir := t.TempDir()
+	writeRules(t, dir, p, edit)
+	return dir
+}
+
+// writeRules writes events.d into dir, with every retry policy set to p and edit applied
+// to each file.
+func writeRules(t *testing.T, dir string, p engine.RetryPolicy, edit func(name string, data []byte) []byte) {
+	t.Helper()
 	entries, err := os.ReadDir("events.d")
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +210,6 @@ func copyRules(t *testing.T, p engine.RetryPolicy, edit func(name string, data [
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 // mixed returns n events of every type and version, a fifth of them invalid, in random
@@ -329,7 +347,7 @@ func tableOutageShort(t *testing.T, r *rig) func(*testing.T, settlement) {
 		t.Fatal(err)
 	}
 	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
-		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0)+policy.Delay(3, 0)+policy.Delay(4, 0)+policy.Delay(5, 0))
+		policy.MaxAttempts, retryBudget(policy))
 	sendDone(t, sent, 60*time.Second)
 	r.waitDrained(t, 120*time.Second, p)
 	r.stop(t, p, "worker")
@@ -388,133 +406,11 @@ func checkRetryDelays(t *testing.T, p *proc, policy engine.RetryPolicy) {
 	}
 }
 
-// tableOutageLong: DynamoDB stays down longer than the retry budget; the affected
-// messages reach the DLQ with their reasons (a ledger before the redrive); once it is
-// back, eventproc redrive moves them back and the worker stores them.
-func tableOutageLong(t *testing.T, r *rig) func(*testing.T, settlement) {
-	policy := r.policy
-	p := r.worker(t, nil)
-	sent := r.sendAsync(t, 1500, 50, 31, 100)
-	r.stored(t, 300, p)
-	if err := r.emu.DynamoDB.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	down := time.Now()
-	waitUntil(t, "dead letters", 30*time.Second, p, func() bool { return r.queueCount(t, r.dlqURL) >= 100 })
-	time.Sleep(3 * time.Second)
-	if err := r.emu.DynamoDB.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("DynamoDB down for %v (budget: %d attempts over %v of delays)", time.Since(down).Round(100*time.Millisecond),
-		policy.MaxAttempts, policy.Delay(1, 0)+policy.Delay(2, 0))
-	sendDone(t, sent, 60*time.Second)
-	r.waitDrained(t, 120*time.Second, p)
-
-	before := r.settle(t, "table outage > retry budget, before redrive")
-	if before.DLQ == 0 {
-		t.Fatal("nothing dead-lettered")
-	}
-	for _, pl := range before.Places {
-		for _, m := range pl.dlq {
-			a := attrs(m)
-			if a["outcome"] != "exhausted" || a["attempts"] != "3" || a["error"] == "" || a["first_failure"] == "" || a["last_failure"] == "" {
-				t.Errorf("dead letter without its reasons: %v", a)
-			}
-		}
-	}
-
-	redrive := func(args ...string) string {
-		cmd := exec.Command(r.bin, append([]string{"redrive", "--queue", "events"}, args...)...)
-		cmd.Env = r.env
-		var out, errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("redrive %v: %v\n%s", args, err, errOut.String())
-		}
-		t.Logf("redrive %v: %s", args, strings.TrimSpace(errOut.String()))
-		return out.String()
-	}
-	// Every dead letter visible again before the redrive reads them (the ledger's look
-	// at the queue holds each message for a moment).
-	waitUntil(t, "dead letters visible", 90*time.Second, p, func() bool { return r.visibleCount(t, r.dlqURL) == before.DLQ })
-	listing := redrive("--dry-run")
-	lines := strings.Split(strings.TrimSpace(listing), "\n")
-	if len(lines) != before.DLQ || !strings.Contains(lines[0], "outcome=exhausted") || !strings.Contains(lines[0], "error=") {
-		t.Errorf("dry run listed %d lines, want %d with reasons; first: %s", len(lines), before.DLQ, lines[0])
-	}
-	t.Logf("dry run, first line: %s", lines[0])
-	waitUntil(t, "dead letters visible after the dry run", 90*time.Second, p, func() bool { return r.visibleCount(t, r.dlqURL) == before.DLQ })
-	// Redrive is at least once: a receive cut short hides its messages for the hold
-	// time, and the next run moves them. Run it until the dead-letter queue is empty.
-	moved := 0
-	for run := 0; run < 5 && (run == 0 || r.queueCount(t, r.dlqURL) > 0); run++ {
-		if run > 0 {
-			waitUntil(t, "held dead letters visible again", 30*time.Second, p, func() bool {
-				return r.visibleCount(t, r.dlqURL) == r.queueCount(t, r.dlqURL)
-			})
-		}
-		moved += strings.Count(redrive("--hold", "5s"), "\n")
-	}
-	if moved != before.DLQ {
-		t.Errorf("redrive moved %d, want %d", moved, before.DLQ)
-	}
-	r.waitDrained(t, 60*time.Second, p)
-	r.stop(t, p, "worker")
-	return nil
-}
-
-// countingProxy is a reverse proxy on loopback that counts requests and can play dead
-// (every connection closed at once, as with a crashed endpoint).
-type countingProxy struct {
-	url      string
-	requests atomic.Int64
-	dead     atomic.Bool
-	srv      *http.Server
-}
-
-func newCountingProxy(t *testing.T, target string) *countingProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := &countingProxy{url: "http://" + ln.Addr().String()}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ErrorLog = nil
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusBadGateway) }
-	cp.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cp.requests.Add(1)
-		if cp.dead.Load() {
-			if hj, ok := w.(http.Hijacker); ok {
-				if c, _, err := hj.Hijack(); err == nil {
-					c.Close()
-					return
-				}
-			}
-		}
-		rp.ServeHTTP(w, r)
-	}), ErrorLog: nil}
-	go cp.srv.Serve(ln)
-	t.Cleanup(func() { cp.srv.Close() })
-	return cp
-}
-
-// rate counts the proxy's requests over d.
-func (cp *countingProxy) rate(d time.Duration) float64 {
-	before := cp.requests.Load()
-	time.Sleep(d)
-	return float64(cp.requests.Load()-before) / d.Seconds()
-}
-
 // queueOutage: the SQS endpoint hangs (fauxqs frozen), then refuses every connection;
 // the worker survives both, its request rate stays bounded, and it resumes by itself.
 func queueOutage(t *testing.T, r *rig) func(*testing.T, settlement) {
-	proxy := newCountingProxy(t, r.emu.SQS.Endpoint)
-	env := append(append([]string(nil), r.env...), "AWS_ENDPOINT_URL_SQS="+proxy.url)
+	proxy := newFaultProxy(t, r.emu.SQS.Endpoint, faultRule{})
+	env := withEnv(r.env, "AWS_ENDPOINT_URL_SQS="+proxy.url)
 	r.sendNow(t, 1000, 41)
 	p := r.worker(t, env, "--visibility-timeout", "10s")
 	r.waitDrained(t, 60*time.Second, p)
