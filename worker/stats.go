@@ -19,7 +19,7 @@ type counters struct {
 	receiveErrors, ackErrors, visibilityErrors   atomic.Int64
 	processed, rejected, ruleFailed, retry       atomic.Int64
 	exhausted, fatal, panicked, released, broken atomic.Int64
-	unwritable, groupReleased                    atomic.Int64
+	unwritable, conflict, groupReleased          atomic.Int64
 }
 
 func (c *counters) outcome(o Outcome) *atomic.Int64 {
@@ -42,6 +42,8 @@ func (c *counters) outcome(o Outcome) *atomic.Int64 {
 		return &c.released
 	case Unwritable:
 		return &c.unwritable
+	case Conflict:
+		return &c.conflict
 	default:
 		return &c.broken
 	}
@@ -49,7 +51,7 @@ func (c *counters) outcome(o Outcome) *atomic.Int64 {
 
 func (c *counters) count(o Outcome) { c.outcome(o).Add(1) }
 
-var allOutcomes = []Outcome{Processed, Rejected, RuleFailed, Retry, Exhausted, Fatal, Panicked, Released, Broken, Unwritable}
+var allOutcomes = []Outcome{Processed, Rejected, RuleFailed, Retry, Exhausted, Fatal, Panicked, Released, Broken, Unwritable, Conflict}
 
 // Stats returns the counters; safe to call at any time.
 func (w *Worker) Stats() Stats {
