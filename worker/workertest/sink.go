@@ -69,6 +69,10 @@ var sinkCases = []struct {
 	{"OversizedItemIsUnwritable", sinkOversizedItemIsUnwritable},
 	{"UnconvertibleItemIsUnwritable", sinkUnconvertibleItemIsUnwritable},
 	{"MissingTableBesideExisting", sinkMissingTableBesideExisting},
+	{"SameEventTwice", sinkSameEventTwice},
+	{"OtherEventConflicts", sinkOtherEventConflicts},
+	{"MixedConflicts", sinkMixedConflicts},
+	{"UnhashedStoredItem", sinkUnhashedStoredItem},
 }
 
 func sinkPutGetEveryValueType(t *testing.T, h SinkHarness) {
