@@ -154,7 +154,7 @@ func (t *Table) batchGetFailed(ctx context.Context, items []worker.Item, req map
 			t.batchGet(ctx, items, []int{i}, got, errs)
 		}
 	default:
-		err = classify(fmt.Errorf("batch get %d keys from %s: %w", countKeys(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
+		err = classify(fmt.Errorf("batch get the hashes of %d items to write to %s: %w", countKeys(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
 		failKeys(req, byKey, items, errs, err)
 	}
 }
