@@ -35,6 +35,7 @@ func TestExposition(t *testing.T) {
 	m.Settled(worker.Settlement{Outcome: worker.Exhausted, Verdict: ok, DeadLetter: worker.Exhausted})
 	m.Settled(worker.Settlement{Outcome: worker.Retry, Verdict: ok, DeadLetter: worker.RuleFailed, DeadLetterErr: errors.New("throttled"), Delay: time.Second})
 	m.Settled(worker.Settlement{Outcome: worker.Released})
+	m.Settled(worker.Settlement{Outcome: worker.Conflict, Verdict: ok, DeadLetter: worker.Conflict})
 	m.Reloaded(false)
 
 	rec := httptest.NewRecorder()
@@ -54,6 +55,9 @@ func TestExposition(t *testing.T) {
 		`eventproc_retry_delay_seconds_bucket{event_type="order.placed",le="15"} 1`,
 		`eventproc_dead_letters_total{outcome="exhausted",result="sent"} 1`,
 		`eventproc_dead_letters_total{outcome="rule_failed",result="failed"} 1`,
+		`eventproc_events_total{event_type="order.placed",outcome="conflict",schema_version="v2"} 1`,
+		`eventproc_dead_letters_total{outcome="conflict",result="sent"} 1`,
+		`eventproc_dead_letters_total{outcome="conflict",result="failed"} 0`,
 		`eventproc_rules_types 1`,
 		`eventproc_rules_versions 2`,
 		`eventproc_rules_loaded_timestamp_seconds 1.7e+09`,
