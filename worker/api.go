@@ -79,10 +79,11 @@ func (it Item) PayloadHash() string {
 // Sink stores items. Implementations are safe for concurrent use.
 type Sink interface {
 	// Put writes items idempotently: an item whose key is already stored with the same
-	// payload hash (Item.PayloadHash; or with none, as written before hashes were
-	// stored) is not written again and succeeds; one whose key is stored with another
-	// hash is not written and fails with a *ConflictError; the stored item is kept
-	// unchanged. Items of one call with one key and different hashes are put one after
+	// payload hash (Item.PayloadHash) is not written again and succeeds; one whose key
+	// is stored with another hash is not written and fails with a *ConflictError; the
+	// stored item is kept unchanged. A stored item without a hash (written before
+	// hashes were stored), or an item without one, conflicts with nothing: it is kept
+	// or replaced, by configuration. Items of one call with one key and different hashes are put one after
 	// the other, in order: the first is written, the others conflict with it. It
 	// returns one error per item, in order (nil for a stored one); each is nil,
 	// *RetryableError, *FatalError (the deployment is wrong: every item of its kind
