@@ -66,7 +66,7 @@ var fields = []field{
 	{key: "envelope", at: func(c *Config) any { return &c.Envelope }, arg: "name",
 		usage: "the envelope to use when events.d declares several (default: the one marked default)"},
 	{key: "persist.mode", at: func(c *Config) any { return &c.PersistMode }, def: "batch", arg: "mode", enum: []string{"batch", "conditional"},
-		usage: "batch: BatchWriteItem upserts (last write wins); conditional: PutItem first-write-wins"},
+		usage: "batch: BatchGetItem of the stored payload hashes, then BatchWriteItem; conditional: PutItem first-write-wins"},
 	{key: "workers", at: func(c *Config) any { return &c.Workers }, def: int64(256), min: 1, max: 10000,
 		usage: "messages evaluated and settled at once"},
 	{key: "max_in_flight", at: func(c *Config) any { return &c.MaxInFlight }, def: int64(1000), min: 10, max: 100000,

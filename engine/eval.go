@@ -135,7 +135,8 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption
 	if err != nil {
 		v.Outcome, v.Err = Invalid, err
 		if o.forStorage {
-			rs.rejected(s, body, v)
+			v.PayloadHash = PayloadHash(body)
+			rs.rejected(s, v)
 		}
 		return v
 	}
@@ -145,11 +146,13 @@ func (rs *Ruleset) Evaluate(ctx context.Context, body string, opts ...EvalOption
 	}
 	switch v.Outcome {
 	case Valid:
+		v.PayloadHash = PayloadHash(event)
 		if err := rs.document(s, event, v); err != nil {
 			v.internal(fmt.Errorf("decode document: %w", err))
 		}
 	case Invalid:
-		rs.rejected(s, event, v)
+		v.PayloadHash = PayloadHash(event)
+		rs.rejected(s, v)
 	}
 	return v
 }
@@ -582,9 +585,10 @@ func toNative(v ref.Val) any {
 }
 
 // rejected fills an Invalid verdict's Rejected and Header from what was decoded: the
-// header fields and the attributes that read no field a violation concerns.
-func (rs *Ruleset) rejected(s *evalState, body string, v *Verdict) {
-	p := rs.Rejection(body)
+// header fields and the attributes that read no field a violation concerns. The key
+// comes from v.PayloadHash.
+func (rs *Ruleset) rejected(s *evalState, v *Verdict) {
+	p := rs.rejection(v.PayloadHash)
 	if ver := s.ver; ver != nil {
 		p.Table = ver.reject
 		if s.rulesRan {
@@ -636,12 +640,24 @@ func violated(path string, vs []Violation) bool {
 // rejected table (persist.rejected_table, else persist.table), with "rejected#" and the
 // hex SHA-256 of the body in every key attribute of defaults.persist.key, so that a
 // redelivered rejected message overwrites its own item instead of adding one.
-func (rs *Ruleset) Rejection(body string) Persist {
-	sum := sha256.Sum256([]byte(body))
-	k := "rejected#" + hex.EncodeToString(sum[:])
+func (rs *Ruleset) Rejection(body string) Persist { return rs.rejection(PayloadHash(body)) }
+
+// rejection is Rejection of a body whose PayloadHash is hash.
+func (rs *Ruleset) rejection(hash string) Persist {
+	k := "rejected#" + hash
 	p := Persist{Table: rs.rejectTable}
 	for _, name := range rs.rejectKey {
 		p.Key = append(p.Key, Attribute{Name: name, Value: k})
 	}
 	return p
+}
+
+// PayloadHash is the hex SHA-256 of an event as it is judged: the inner event of a
+// transport wrapper (an SNS notification), else the whole body. Evaluate sets it as
+// Verdict.PayloadHash; every stored item carries it (payload_hash), so that the same
+// event, however it came, is told apart from another event given the same key; a
+// rejected item's key is made of it.
+func PayloadHash(event string) string {
+	sum := sha256.Sum256([]byte(event))
+	return hex.EncodeToString(sum[:])
 }

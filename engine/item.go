@@ -15,7 +15,9 @@ import (
 // on a rejected one (the reason, the violations and the raw body).
 var itemFields = []string{
 	"body", "event_type", "schema_version", "event_id",
-	"status", "processed_at", "message_id", "attempts", "payload_hash",
+	"status", "processed_at", "message_id", "attempts",
+	// the hex SHA-256 of the event: a write that finds another under its key is a conflict
+	"payload_hash",
 	"reason", "violations", "raw_body", "raw_body_truncated", "raw_body_size",
 	// where the message came from (a FIFO group, an SNS topic), on the items that have it
 	"message_group_id", "sequence_number", "message_sent_at", "topic_arn",

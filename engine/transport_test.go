@@ -89,6 +89,7 @@ func sameVerdict(a, b *Verdict) string {
 	cmp("rejected", a.Rejected, b.Rejected)
 	cmp("header", a.Header, b.Header)
 	cmp("retry", a.Retry, b.Retry)
+	cmp("payload hash", a.PayloadHash, b.PayloadHash)
 	return strings.Join(diffs, ", ")
 }
 
@@ -111,6 +112,9 @@ func TestTransportsGiveTheSameVerdict(t *testing.T) {
 	}
 	for name, event := range events {
 		raw := rs.Evaluate(ctx, event, ForStorage, WithTransport(TransportRaw))
+		if raw.PayloadHash != PayloadHash(event) || len(raw.PayloadHash) != 64 {
+			t.Errorf("%s: payload hash %q, want %q", name, raw.PayloadHash, PayloadHash(event))
+		}
 		if d := sameVerdict(raw, rs.Evaluate(ctx, event, ForStorage)); d != "" {
 			t.Errorf("%s: raw under auto differs from raw: %s", name, d)
 		}

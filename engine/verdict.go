@@ -102,6 +102,12 @@ type Verdict struct {
 	// Retry is the retry policy of the event's type and version, or the defaults when
 	// the type is not known.
 	Retry RetryPolicy
+
+	// PayloadHash is set by Evaluate with ForStorage when Outcome is Valid or Invalid:
+	// the hex SHA-256 of the event as judged (see PayloadHash), the same whether it came
+	// raw or wrapped. It is stored on the item as payload_hash: a write that finds
+	// another hash under its key is a conflict.
+	PayloadHash string
 }
 
 // Reason is a one-line summary of why the verdict is not Valid ("" when it is).

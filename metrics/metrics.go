@@ -63,7 +63,7 @@ var RetryDelayBuckets = []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventproc_events_total",
-		Help: "Messages settled, by event type, schema version and outcome (processed, rejected, rule_failed, retry, exhausted, unwritable, fatal, outage, panic, released, broken)."},
+		Help: "Messages settled, by event type, schema version and outcome (processed, rejected, rule_failed, retry, exhausted, unwritable, conflict, fatal, outage, panic, released, broken)."},
 		[]string{"event_type", "schema_version", "outcome"})
 	m.violations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventproc_violations_total",
 		Help: "Failed error-severity rules of rejected events, by event type, schema version and rule id."},
@@ -97,7 +97,7 @@ func New() *Metrics {
 	for _, c := range pauseCauses {
 		m.paused.WithLabelValues(string(c))
 	}
-	for _, o := range []worker.Outcome{worker.RuleFailed, worker.Exhausted, worker.Panicked, worker.Broken, worker.Unwritable} {
+	for _, o := range []worker.Outcome{worker.RuleFailed, worker.Exhausted, worker.Panicked, worker.Broken, worker.Unwritable, worker.Conflict} {
 		for _, r := range []string{"sent", "failed"} {
 			m.deadLetters.WithLabelValues(string(o), r)
 		}

@@ -36,6 +36,7 @@ func TestExposition(t *testing.T) {
 	m.Settled(worker.Settlement{Outcome: worker.Retry, Verdict: ok, DeadLetter: worker.RuleFailed, DeadLetterErr: errors.New("throttled"), Delay: time.Second})
 	m.Settled(worker.Settlement{Outcome: worker.Released})
 	m.Settled(worker.Settlement{Outcome: worker.Outage, Verdict: ok})
+	m.Settled(worker.Settlement{Outcome: worker.Conflict, Verdict: ok, DeadLetter: worker.Conflict})
 	m.Reloaded(false)
 	m.IntakeChanged(worker.Fatal)
 	m.IntakeChanged(worker.Outage) // the latest cause only
@@ -60,6 +61,9 @@ func TestExposition(t *testing.T) {
 		`eventproc_events_total{event_type="order.placed",outcome="outage",schema_version="v2"} 1`,
 		`eventproc_intake_paused{cause="outage"} 1`,
 		`eventproc_intake_paused{cause="fatal"} 0`,
+		`eventproc_events_total{event_type="order.placed",outcome="conflict",schema_version="v2"} 1`,
+		`eventproc_dead_letters_total{outcome="conflict",result="sent"} 1`,
+		`eventproc_dead_letters_total{outcome="conflict",result="failed"} 0`,
 		`eventproc_rules_types 1`,
 		`eventproc_rules_versions 2`,
 		`eventproc_rules_loaded_timestamp_seconds 1.7e+09`,

@@ -65,14 +65,31 @@ type Item struct {
 	Attrs map[string]any
 }
 
+// HashAttribute is the item attribute that holds the hex SHA-256 of the event the item
+// came from (engine.Verdict.PayloadHash): two items with one key and different hashes
+// come from different events.
+const HashAttribute = "payload_hash"
+
+// PayloadHash is the item's HashAttribute ("" when it has none).
+func (it Item) PayloadHash() string {
+	s, _ := it.Attrs[HashAttribute].(string)
+	return s
+}
+
 // Sink stores items. Implementations are safe for concurrent use.
 type Sink interface {
-	// Put writes items idempotently: writing an item whose key already exists does not
-	// create a second item (first-write-wins or upsert, by configuration). It returns
-	// one error per item, in order (nil for a stored one); each is nil, *RetryableError,
-	// *FatalError (the deployment is wrong: every item of its kind fails) or
-	// *UnwritableError (this item can never be written: no retry). One item's
-	// *UnwritableError must not fail the other items of the call.
+	// Put writes items idempotently: an item whose key is already stored with the same
+	// payload hash (Item.PayloadHash) is not written again and succeeds; one whose key
+	// is stored with another hash is not written and fails with a *ConflictError; the
+	// stored item is kept unchanged. A stored item without a hash (written before
+	// hashes were stored), or an item without one, conflicts with nothing: it is kept
+	// or replaced, by configuration. Items of one call with one key and different hashes are put one after
+	// the other, in order: the first is written, the others conflict with it. It
+	// returns one error per item, in order (nil for a stored one); each is nil,
+	// *RetryableError, *FatalError (the deployment is wrong: every item of its kind
+	// fails), *UnwritableError (this item can never be written: no retry) or
+	// *ConflictError. One item's *UnwritableError or *ConflictError must not fail the
+	// other items of the call.
 	Put(ctx context.Context, items []Item) []error
 }
 
@@ -106,6 +123,20 @@ type UnwritableError struct{ Err error }
 
 func (e *UnwritableError) Error() string { return fmt.Sprintf("unwritable: %v", e.Err) }
 func (e *UnwritableError) Unwrap() error { return e.Err }
+
+// ConflictError is an item whose key is already stored with another event's payload
+// hash: the stored item is kept, this one is not written, and its message is
+// dead-lettered at once (outcome conflict). No retry helps.
+type ConflictError struct {
+	Table    string
+	Key      string // the key, as name="value" pairs sorted by name
+	Existing string // the stored item's payload hash
+	Incoming string // this item's payload hash
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("conflict: %s in %s is stored with payload hash %s, not %s", e.Key, e.Table, e.Existing, e.Incoming)
+}
 
 // IsUnwritable reports whether err is, or wraps, an *UnwritableError.
 func IsUnwritable(err error) bool {

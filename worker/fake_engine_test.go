@@ -51,6 +51,14 @@ func (e *fakeEngine) evaluations(id string) int {
 }
 
 func (e *fakeEngine) Evaluate(ctx context.Context, body string, _ ...engine.EvalOption) *engine.Verdict {
+	v := e.evaluate(ctx, body)
+	if v.Outcome == engine.Valid || v.Outcome == engine.Invalid {
+		v.PayloadHash = engine.PayloadHash(body) // as the engine sets it for storage
+	}
+	return v
+}
+
+func (e *fakeEngine) evaluate(ctx context.Context, body string) *engine.Verdict {
 	v := &engine.Verdict{Retry: e.retry}
 	var doc struct {
 		ID      string         `json:"event_id"`

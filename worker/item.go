@@ -30,6 +30,7 @@ func (w *Worker) validItem(msg Message, v *engine.Verdict) (Item, error) {
 	attrs["event_type"] = v.EventType
 	attrs["schema_version"] = v.Version
 	attrs["event_id"] = v.EventID
+	setString(attrs, HashAttribute, v.PayloadHash)
 	w.stamp(attrs, msg, "processed")
 	o := originOf(msg, v)
 	setString(attrs, "message_group_id", o.GroupID)
@@ -79,6 +80,7 @@ func (w *Worker) rejectedItem(msg Message, v *engine.Verdict) Item {
 			attrs[k] = val
 		}
 	}
+	setString(attrs, HashAttribute, v.PayloadHash)
 	w.stamp(attrs, msg, "failed")
 	o := originOf(msg, v)
 	for k, val := range originFields(o) {
@@ -122,7 +124,6 @@ func (w *Worker) stamp(attrs map[string]any, msg Message, status string) {
 	attrs["processed_at"] = w.cfg.Now().UTC()
 	attrs["message_id"] = msg.ID
 	attrs["attempts"] = int64(msg.ReceiveCount)
-	attrs[PayloadHashAttr] = payloadHash(msg.Body)
 }
 
 // originOf is where a message came from: its verdict's Message (what the transport

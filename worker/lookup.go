@@ -2,10 +2,9 @@ package worker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"eventproc/engine"
 )
@@ -18,26 +17,16 @@ import (
 // was processed after all and is acked. Not found, stored with another payload, or the
 // read failing: it is dead-lettered as before. This read is made only on this rare path.
 
-// PayloadHashAttr is the item attribute that holds the hex SHA-256 of the event an item
-// was written from (payloadHash).
-const PayloadHashAttr = "payload_hash"
-
 // Looker is a Sink that can read an item back. The worker uses it, when the Sink
 // implements it, before dead-lettering a message as Exhausted.
 type Looker interface {
 	// Lookup reads the item stored under key in table, with a strongly consistent read,
-	// and returns its PayloadHashAttr ("" when it has none) and whether it exists.
+	// and returns its HashAttribute ("" when it has none) and whether it exists.
 	// Errors are *RetryableError or *FatalError. Safe for concurrent use.
 	Lookup(ctx context.Context, table string, key map[string]string) (hash string, found bool, err error)
 }
 
 var errNoLookup = errors.New("the sink cannot read items back")
-
-// payloadHash is the hex SHA-256 of a message's body, stored with its item.
-func payloadHash(body string) string {
-	sum := sha256.Sum256([]byte(body))
-	return hex.EncodeToString(sum[:])
-}
 
 // lookup reports whether it is stored with the payload it carries.
 func (w *Worker) lookup(it Item) (stored bool, err error) {
@@ -45,7 +34,7 @@ func (w *Worker) lookup(it Item) (stored bool, err error) {
 	if !ok {
 		return false, errNoLookup
 	}
-	want, _ := it.Attrs[PayloadHashAttr].(string)
+	want := it.PayloadHash()
 	if want == "" {
 		return false, errors.New("the item carries no payload hash")
 	}
@@ -58,7 +47,8 @@ func (w *Worker) lookup(it Item) (stored bool, err error) {
 	case !found:
 		return false, nil
 	case hash != want:
-		return false, fmt.Errorf("item %s stored with another payload (%s ≠ %s)", keyText(it.Key), short(hash), short(want))
+		// Its key holds another event: a conflict its own writes did not get to see.
+		return false, &ConflictError{Table: it.Table, Key: keyText(it.Key), Existing: hash, Incoming: want}
 	}
 	return true, nil
 }
@@ -74,6 +64,10 @@ func exhausted(f facts) action {
 	case f.stored:
 		return action{outcome: Rejected, reason: "its write failed (" + f.putErr.Error() + ") but its item was found already stored", ack: true}
 	}
+	var ce *ConflictError
+	if errors.As(f.lookupErr, &ce) {
+		return action{outcome: Conflict, reason: ce.Error(), deadLetter: true, conflict: ce}
+	}
 	reason := f.putErr.Error()
 	if f.lookupErr != nil && !errors.Is(f.lookupErr, errNoLookup) {
 		reason += "; " + f.lookupErr.Error()
@@ -81,20 +75,14 @@ func exhausted(f facts) action {
 	return action{outcome: Exhausted, reason: reason, deadLetter: true}
 }
 
+// keyText renders a key as name="value" pairs sorted by name, as ConflictError.Key.
 func keyText(key map[string]string) string {
-	s := ""
+	var b strings.Builder
 	for i, k := range sortedKeys(key) {
 		if i > 0 {
-			s += ","
+			b.WriteByte(',')
 		}
-		s += k + "=" + key[k]
+		fmt.Fprintf(&b, "%s=%q", k, key[k])
 	}
-	return s
-}
-
-func short(hash string) string {
-	if hash == "" {
-		return "none"
-	}
-	return hash[:min(len(hash), 12)]
+	return b.String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"eventproc/engine"
 	"eventproc/worker"
 	"eventproc/worker/workertest"
 )
@@ -79,7 +80,7 @@ func TestValidStoredAndAcked(t *testing.T) {
 		"event_id": "e-1", "event_type": "order.placed", "schema_version": "v1", "tenant_id": "tenant-7",
 		"body":   map[string]any{"do": "ok", "total": json.Number("10.5")},
 		"status": "processed", "processed_at": r.clock.Now().UTC(), "message_id": id, "attempts": int64(1),
-		"tenant": "t-1", "payload_hash": payloadHashOf(event("e-1", "ok")),
+		"tenant": "t-1", "payload_hash": engine.PayloadHash(event("e-1", "ok")),
 	}
 	if diff := cmp.Diff(want, it.Attrs); diff != "" {
 		t.Errorf("item attrs (-want +got):\n%s", diff)

@@ -2,8 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,15 +9,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"eventproc/engine"
 	"eventproc/worker"
 	"eventproc/worker/workertest"
 )
-
-// payloadHashOf is the payload hash the worker stores with the item of body.
-func payloadHashOf(body string) string {
-	sum := sha256.Sum256([]byte(body))
-	return hex.EncodeToString(sum[:])
-}
 
 // TestOutageHoldsMessages: a table failing every write for far longer than the retry
 // budget (30 s + 60 s + 120 s + 240 s) dead-letters nothing. Once the detector sees the
@@ -173,14 +166,14 @@ func TestDeadLetterOutageHolds(t *testing.T) {
 
 // TestExhaustedLooksUp: before dead-lettering an exhausted message its item is looked
 // up: stored with its payload (a write that landed although reported failed), it is
-// acked as processed; stored with another payload, or not at all, it is dead-lettered.
+// acked as processed; stored with another payload it is a conflict; not stored, it is dead-lettered as exhausted.
 func TestExhaustedLooksUp(t *testing.T) {
 	r := newRig(t)
 	r.eng.retry.MaxAttempts = 1
 	stored, other, missing := event("st-1", "ok"), event("st-2", "ok"), event("st-3", "ok")
 	for pk, body := range map[string]string{"evt#st-1": stored, "evt#st-2": "another payload"} {
 		errs := r.table.Put(context.Background(), []worker.Item{{Table: "events", Key: map[string]string{"pk": pk},
-			Attrs: map[string]any{worker.PayloadHashAttr: payloadHashOf(body)}}})
+			Attrs: map[string]any{worker.HashAttribute: engine.PayloadHash(body)}}})
 		if errs[0] != nil {
 			t.Fatal(errs[0])
 		}
@@ -194,15 +187,16 @@ func TestExhaustedLooksUp(t *testing.T) {
 	r.stop()
 
 	st := r.w.Stats()
-	if st.Outcomes[worker.Processed] != 1 || st.Outcomes[worker.Exhausted] != 2 {
-		t.Errorf("outcomes %v, want 1 processed, 2 exhausted", st.Outcomes)
+	if st.Outcomes[worker.Processed] != 1 || st.Outcomes[worker.Exhausted] != 1 || st.Outcomes[worker.Conflict] != 1 {
+		t.Errorf("outcomes %v, want 1 processed, 1 exhausted, 1 conflict", st.Outcomes)
 	}
-	got := map[string]string{}
+	got := map[string]map[string]string{}
 	for _, d := range r.dlq.DeadLetters() {
-		got[d.Attrs["event_id"]] = d.Attrs["error"]
+		got[d.Attrs["event_id"]] = d.Attrs
 	}
-	if len(got) != 2 || !strings.Contains(got["st-2"], "stored with another payload") || got["st-3"] == "" {
-		t.Errorf("dead letters %v, want st-2 (another payload) and st-3", got)
+	if c := got["st-2"]; len(got) != 2 || c["outcome"] != "conflict" || c["existing_hash"] != engine.PayloadHash("another payload") ||
+		c["payload_hash"] != engine.PayloadHash(other) || got["st-3"]["outcome"] != "exhausted" {
+		t.Errorf("dead letters %v, want st-2 a conflict with both hashes (its key holds another payload) and st-3 exhausted", got)
 	}
 	if l := logLines(t, "message"); !hasLine(l, "st-1", "found already stored") {
 		t.Error("no log line says st-1 was found already stored")

@@ -29,6 +29,7 @@ const (
 	Released   Outcome = "released"    // not finished when stopping (held ones too), or behind a FIFO group's unsettled head; visible again at once
 	Broken     Outcome = "broken"      // a valid verdict whose item could not be built; dead-lettered; acked
 	Unwritable Outcome = "unwritable"  // the store refuses the item for good (too large, …); dead-lettered; acked
+	Conflict   Outcome = "conflict"    // its key is stored with another event's payload hash; stored item kept; dead-lettered; acked
 )
 
 // facts is what happened to a message before its outcome is decided.
@@ -65,9 +66,10 @@ type action struct {
 	ack        bool
 	visibility bool // change the visibility to delay
 	delay      time.Duration
-	hold       bool  // keep the message (its visibility extended) until intake resumes
-	fatal      error // trip the breaker (a *FatalError or an *OutageError)
-	lookup     bool  // look its item up (lookup.go); decide again with the result
+	hold       bool           // keep the message (its visibility extended) until intake resumes
+	fatal      error          // trip the breaker (a *FatalError or an *OutageError)
+	lookup     bool           // look its item up (lookup.go); decide again with the result
+	conflict   *ConflictError // the conflict a Conflict outcome's dead letter reports
 }
 
 // decide maps what happened to a message to what is done with it. It is the only place
@@ -85,6 +87,7 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	}
 	var a action
 	var pe *panicError
+	var ce *ConflictError
 	switch {
 	case f.panic != nil:
 		a = action{outcome: Panicked, reason: f.panic.Error(), deadLetter: true}
@@ -107,6 +110,8 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 		a = action{outcome: Fatal, reason: f.putErr.Error(), hold: true, fatal: f.putErr}
 	case IsUnwritable(f.putErr):
 		a = action{outcome: Unwritable, reason: f.putErr.Error(), deadLetter: true}
+	case errors.As(f.putErr, &ce):
+		a = action{outcome: Conflict, reason: f.putErr.Error(), deadLetter: true, conflict: ce}
 	case errors.As(f.putErr, &pe):
 		a = action{outcome: Panicked, reason: f.putErr.Error(), deadLetter: true}
 	case f.outage != nil:
@@ -272,6 +277,12 @@ func (w *Worker) deadLetter(j *job, v *engine.Verdict, a action) error {
 	if !o.SentAt.IsZero() {
 		attrs["message_sent_at"] = o.SentAt.UTC().Format(time.RFC3339Nano)
 	}
+	if c := a.conflict; c != nil {
+		// Both hashes and the key: enough to find the stored item and tell which event
+		// is which.
+		attrs["table"], attrs["key"] = c.Table, c.Key
+		attrs[HashAttribute], attrs["existing_hash"] = c.Incoming, c.Existing
+	}
 	if v != nil {
 		set := func(k, val string) {
 			if val != "" {
@@ -312,7 +323,7 @@ func (w *Worker) logOutcome(j *job, v *engine.Verdict, a action, stack string) {
 	switch a.outcome {
 	case Retry, Released:
 		level = slog.LevelWarn
-	case RuleFailed, Exhausted, Fatal, Panicked, Broken, Unwritable, Outage:
+	case RuleFailed, Exhausted, Fatal, Panicked, Broken, Unwritable, Outage, Conflict:
 		level = slog.LevelError
 	}
 	ctx := context.Background()

@@ -20,6 +20,7 @@ func TestDecide(t *testing.T) {
 	unwritable := &UnwritableError{Err: errors.New("item size has exceeded the maximum allowed size")}
 	outage := &OutageError{Dependency: "table events", Failed: 20, Total: 21, Window: 10 * time.Second}
 	dlqOutage := &OutageError{Dependency: "dead-letter queue of q", Failed: 20, Total: 20, Window: 10 * time.Second}
+	conflict := &ConflictError{Table: "events", Key: `pk="k"`, Existing: "aa", Incoming: "bb"}
 	tests := []struct {
 		name    string
 		f       facts
@@ -70,6 +71,10 @@ func TestDecide(t *testing.T) {
 			action{outcome: Unwritable, reason: unwritable.Error(), deadLetter: true}},
 		{"unwritable, dead-lettered: ack", facts{verdict: invalid, wrote: true, putErr: unwritable, deadLettered: true}, 1, false,
 			action{outcome: Unwritable, reason: unwritable.Error(), ack: true}},
+		{"conflict: dead-lettered at once, attempts not spent", facts{verdict: valid, wrote: true, putErr: conflict}, 1, false,
+			action{outcome: Conflict, reason: conflict.Error(), deadLetter: true, conflict: conflict}},
+		{"conflict, dead-lettered: ack", facts{verdict: valid, wrote: true, putErr: conflict, deadLettered: true}, 1, false,
+			action{outcome: Conflict, reason: conflict.Error(), ack: true, conflict: conflict}},
 		{"item not buildable", facts{verdict: valid, buildErr: errors.New("no key")}, 1, false,
 			action{outcome: Broken, reason: "no key", deadLetter: true}},
 		{"dead-lettered: ack", facts{verdict: ruleFailed, deadLettered: true}, 1, false,

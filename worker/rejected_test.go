@@ -41,7 +41,7 @@ func TestRejectedKeepsHeaderAndAttributes(t *testing.T) {
 		"violations":      []any{map[string]any{"rule": "header.client_id.required", "field": "header.client_id", "message": "is required"}},
 		"raw_body":        event("e-9", "invalid-typed"),
 		"message_sent_at": r.clock.Now().UTC(),
-		"payload_hash":    payloadHashOf(event("e-9", "invalid-typed")),
+		"payload_hash":    engine.PayloadHash(event("e-9", "invalid-typed")),
 	}
 	if diff := cmp.Diff(want, it.Attrs); diff != "" {
 		t.Errorf("rejected item (-want +got):\n%s", diff)

@@ -19,7 +19,7 @@ type counters struct {
 	receiveErrors, ackErrors, visibilityErrors   atomic.Int64
 	processed, rejected, ruleFailed, retry       atomic.Int64
 	exhausted, fatal, panicked, released, broken atomic.Int64
-	unwritable, outage, groupReleased            atomic.Int64
+	unwritable, outage, conflict, groupReleased  atomic.Int64
 }
 
 func (c *counters) outcome(o Outcome) *atomic.Int64 {
@@ -44,6 +44,8 @@ func (c *counters) outcome(o Outcome) *atomic.Int64 {
 		return &c.unwritable
 	case Outage:
 		return &c.outage
+	case Conflict:
+		return &c.conflict
 	default:
 		return &c.broken
 	}
@@ -51,7 +53,7 @@ func (c *counters) outcome(o Outcome) *atomic.Int64 {
 
 func (c *counters) count(o Outcome) { c.outcome(o).Add(1) }
 
-var allOutcomes = []Outcome{Processed, Rejected, RuleFailed, Retry, Exhausted, Fatal, Panicked, Released, Broken, Unwritable, Outage}
+var allOutcomes = []Outcome{Processed, Rejected, RuleFailed, Retry, Exhausted, Fatal, Panicked, Released, Broken, Unwritable, Outage, Conflict}
 
 // Stats returns the counters; safe to call at any time.
 func (w *Worker) Stats() Stats {

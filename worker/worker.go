@@ -274,12 +274,15 @@ func perEntry[T any](n int, failed []T, err error, keyOf func(T) string, keyAt f
 	return errs
 }
 
+// itemKey is what the put batcher merges items by: their table, key and payload hash.
+// Two items of one key and different hashes both go to the sink, which tells the
+// second that it conflicts with the first.
 func itemKey(it Item) string {
 	k := it.Table
 	for _, name := range sortedKeys(it.Key) {
 		k += "\x00" + name + "\x00" + it.Key[name]
 	}
-	return k
+	return k + "\x00" + it.PayloadHash()
 }
 
 // Ready reports whether the worker takes work: running, not draining, intake not

@@ -16,7 +16,7 @@ import (
 var _ worker.Looker = (*Table)(nil)
 
 // Lookup reads the item stored under key in table (GetItem, strongly consistent,
-// projected to worker.PayloadHashAttr and a key attribute, so that an item without the
+// projected to worker.HashAttribute and a key attribute, so that an item without the
 // hash still comes back) and returns that attribute ("" when the item has
 // none, or not as a string) and whether the item exists. The worker calls it before it
 // dead-letters a message as exhausted. Errors are classified as Put's are.
@@ -25,7 +25,7 @@ func (t *Table) Lookup(ctx context.Context, table string, key map[string]string)
 	for n, v := range key {
 		k[n] = &types.AttributeValueMemberS{Value: v}
 	}
-	names := map[string]string{"#h": worker.PayloadHashAttr}
+	names := map[string]string{"#h": worker.HashAttribute}
 	proj := "#h"
 	if len(key) > 0 {
 		names["#k"] = slices.Sorted(maps.Keys(key))[0]
@@ -46,7 +46,7 @@ func (t *Table) Lookup(ctx context.Context, table string, key map[string]string)
 	if out.Item == nil {
 		return "", false, nil
 	}
-	if s, ok := out.Item[worker.PayloadHashAttr].(*types.AttributeValueMemberS); ok {
+	if s, ok := out.Item[worker.HashAttribute].(*types.AttributeValueMemberS); ok {
 		hash = s.Value
 	}
 	return hash, true, nil

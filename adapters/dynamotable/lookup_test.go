@@ -17,7 +17,7 @@ func TestLookup(t *testing.T) {
 	name := e.CreateTable(t, "lookup", "pk", "sk")
 	tbl := New(c, Options{})
 	items := []worker.Item{
-		{Table: name, Key: map[string]string{"pk": "a", "sk": "1"}, Attrs: map[string]any{worker.PayloadHashAttr: "abc123", "body": "x"}},
+		{Table: name, Key: map[string]string{"pk": "a", "sk": "1"}, Attrs: map[string]any{worker.HashAttribute: "abc123", "body": "x"}},
 		{Table: name, Key: map[string]string{"pk": "b", "sk": "1"}, Attrs: map[string]any{"body": "y"}},
 	}
 	for i, err := range tbl.Put(context.Background(), items) {

@@ -23,11 +23,15 @@ import (
 type Mode int
 
 const (
-	// BatchUpsert writes with BatchWriteItem, 25 items a call: a stored item with the
-	// same key is replaced. The default.
+	// BatchUpsert writes with BatchWriteItem, 25 items a call, after one consistent
+	// BatchGetItem of their keys' payload hashes: a key stored with the item's hash is
+	// not written again, one stored with another hash is a conflict. The default. Two
+	// writers of one key at the same instant both pass the read: the last write wins.
 	BatchUpsert Mode = iota
 	// ConditionalPut writes each item with PutItem on condition that its key is not
-	// stored yet: the first write wins.
+	// stored yet: the first write wins; a failed condition reads the stored hash
+	// (returned with the failure, else by GetItem) to tell the same event from a
+	// conflict. No window: the condition is checked by DynamoDB.
 	ConditionalPut
 )
 
@@ -86,10 +90,39 @@ func New(api API, opts Options) *Table {
 }
 
 // Put stores items and returns one error per item (nil, *worker.RetryableError,
-// *worker.FatalError or, for an item DynamoDB refuses as it is, *worker.UnwritableError). Items of one call may go to different tables. Two items with
-// the same table and key in one call are written once: the last of them (BatchUpsert)
-// or the first (ConditionalPut), and both get its result.
+// *worker.FatalError, *worker.ConflictError or, for an item DynamoDB refuses as it is,
+// *worker.UnwritableError). Items of one call may go to different tables. Two items
+// with the same table, key and payload hash in one call are written once: the last of
+// them (BatchUpsert) or the first (ConditionalPut), and both get its result; an item
+// with the key of an earlier one and another hash is put after it, and conflicts.
 func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
+	later := laterRound(items)
+	if later == nil {
+		return t.putRound(ctx, items)
+	}
+	var first, rest []int
+	for i := range items {
+		if later[i] {
+			rest = append(rest, i)
+		} else {
+			first = append(first, i)
+		}
+	}
+	errs := make([]error, len(items))
+	for _, round := range [][]int{first, rest} {
+		sub := make([]worker.Item, len(round))
+		for j, i := range round {
+			sub[j] = items[i]
+		}
+		for j, err := range t.Put(ctx, sub) {
+			errs[round[j]] = err
+		}
+	}
+	return errs
+}
+
+// putRound is Put of items in which no two of one key have different hashes.
+func (t *Table) putRound(ctx context.Context, items []worker.Item) []error {
 	errs := make([]error, len(items))
 	if len(items) == 0 {
 		return errs
@@ -137,13 +170,36 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 		t.putEach(ctx, items, ok, avs, errs)
 	} else {
 		for start := 0; start < len(ok); start += maxBatchWrite {
-			t.batchWrite(ctx, items, ok[start:min(start+maxBatchWrite, len(ok))], avs, errs)
+			chunk := t.unstored(ctx, items, ok[start:min(start+maxBatchWrite, len(ok))], errs)
+			if len(chunk) > 0 {
+				t.batchWrite(ctx, items, chunk, avs, errs)
+			}
 		}
 	}
 	for i := range errs {
 		errs[i] = errs[same[i]]
 	}
 	return errs
+}
+
+// unstored returns the items of idx to write: it reads the payload hashes stored
+// under their keys, and leaves out (with errs set) those stored with the same hash
+// (nil), with another (*worker.ConflictError), or whose read failed.
+func (t *Table) unstored(ctx context.Context, items []worker.Item, idx []int, errs []error) []int {
+	stored := t.storedHashes(ctx, items, idx, errs)
+	var out []int
+	for _, i := range idx {
+		if errs[i] != nil {
+			continue
+		}
+		s := stored[i]
+		write, err := compare(items[i], s.hash, s.found)
+		errs[i] = err
+		if write {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // itemAttributes converts an item's key and attributes; the key wins a name clash.
@@ -303,14 +359,15 @@ func (t *Table) putIfAbsent(ctx context.Context, it worker.Item, av map[string]t
 	cctx, cancel := context.WithTimeout(ctx, t.opts.CallTimeout)
 	defer cancel()
 	_, err := t.api.PutItem(cctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(it.Table),
-		Item:                     av,
-		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
-		ExpressionAttributeNames: map[string]string{"#k": name},
+		TableName:                           aws.String(it.Table),
+		Item:                                av,
+		ConditionExpression:                 aws.String("attribute_not_exists(#k)"),
+		ExpressionAttributeNames:            map[string]string{"#k": name},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var exists *types.ConditionalCheckFailedException
 	if errors.As(err, &exists) {
-		return nil // stored before: first write wins
+		return t.conditionFailed(ctx, it, exists) // stored before: first write wins
 	}
 	if err != nil {
 		return classifyItem(fmt.Errorf("put item %s in %s: %w", keyString(it.Key), it.Table, err))

@@ -93,7 +93,7 @@ func (d *DeadLetter) Send(ctx context.Context, source string, msg worker.Message
 // attrPriority orders the dead-letter attributes from the most to the least telling:
 // when a message is too large to carry them all, the last go first.
 var attrPriority = []string{"outcome", "error", "attempts", ProducerAttributes, "event_id", "event_type", "rule", "rule_position",
-	"schema_version", "last_failure", "first_failure", "topic_arn", "message_group_id", "sequence_number",
+	"key", worker.HashAttribute, "existing_hash", "schema_version", "table", "last_failure", "first_failure", "topic_arn", "message_group_id", "sequence_number",
 	"message_sent_at", moreAttrs}
 
 // fitAttributes trims attrs so that they take at most budget bytes of the message:

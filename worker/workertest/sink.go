@@ -70,6 +70,10 @@ var sinkCases = []struct {
 	{"UnconvertibleItemIsUnwritable", sinkUnconvertibleItemIsUnwritable},
 	{"MissingTableBesideExisting", sinkMissingTableBesideExisting},
 	{"LookupReadsThePayloadHash", sinkLookupReadsThePayloadHash},
+	{"SameEventTwice", sinkSameEventTwice},
+	{"OtherEventConflicts", sinkOtherEventConflicts},
+	{"MixedConflicts", sinkMixedConflicts},
+	{"UnhashedStoredItem", sinkUnhashedStoredItem},
 }
 
 // sinkLookupReadsThePayloadHash: the sink is a worker.Looker that reads back a stored
@@ -81,7 +85,7 @@ func sinkLookupReadsThePayloadHash(t *testing.T, h SinkHarness) {
 		t.Fatalf("%T does not implement worker.Looker", f.Sink)
 	}
 	items := []worker.Item{
-		{Table: f.Table, Key: map[string]string{"pk": "hashed"}, Attrs: map[string]any{worker.PayloadHashAttr: "9f86d0", "s": "x"}},
+		{Table: f.Table, Key: map[string]string{"pk": "hashed"}, Attrs: map[string]any{worker.HashAttribute: "9f86d0", "s": "x"}},
 		{Table: f.Table, Key: map[string]string{"pk": "plain"}, Attrs: map[string]any{"s": "y"}},
 	}
 	for i, err := range f.Sink.Put(context.Background(), items) {

@@ -33,7 +33,10 @@ type Table struct {
 	itemErr func(worker.Item) error
 }
 
-// TableMode chooses how Table handles a key that is already stored.
+// TableMode chooses how Table handles a key that is already stored by an item without
+// a payload hash (worker.Item.PayloadHash), or with an item without one. When both have
+// one, either mode behaves as dynamotable does: the same hash is success without a
+// write, another one a *worker.ConflictError and the stored item kept.
 type TableMode int
 
 const (
@@ -164,8 +167,16 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 			t.items[it.Table] = tbl
 		}
 		k := KeyString(it.Key)
-		if _, ok := tbl[k]; ok {
+		if old, ok := tbl[k]; ok {
 			t.dupes++
+			if old.PayloadHash() != "" && it.PayloadHash() != "" {
+				// As dynamotable does in either mode: the same event is stored
+				// already, another one conflicts; the stored item is kept.
+				if old.PayloadHash() != it.PayloadHash() {
+					errs[i] = &worker.ConflictError{Table: it.Table, Key: k, Existing: old.PayloadHash(), Incoming: it.PayloadHash()}
+				}
+				continue
+			}
 			if t.firstWriteWins {
 				continue
 			}
@@ -307,7 +318,7 @@ func (t *Table) Lookup(ctx context.Context, table string, key map[string]string)
 	if !ok {
 		return "", false, nil
 	}
-	hash, _ := it.Attrs[worker.PayloadHashAttr].(string)
+	hash, _ := it.Attrs[worker.HashAttribute].(string)
 	return hash, true, nil
 }
 
