@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"eventproc/engine"
 )
@@ -46,6 +47,9 @@ func (w *Worker) lookup(it Item) (stored bool, err error) {
 		return false, fmt.Errorf("look up item: %w", err)
 	case !found:
 		return false, nil
+	case hash == "":
+		// Written before items carried their payload's hash: taken as its own.
+		return true, nil
 	case hash != want:
 		// Its key holds another event: a conflict its own writes did not get to see.
 		return false, &ConflictError{Table: it.Table, Key: keyText(it.Key), Existing: hash, Incoming: want}
@@ -53,9 +57,19 @@ func (w *Worker) lookup(it Item) (stored bool, err error) {
 	return true, nil
 }
 
+// lookupUnknown reports whether a look-up failed without telling (a retryable error):
+// the item may be stored.
+func lookupUnknown(err error) bool {
+	var ce *ConflictError
+	return err != nil && !errors.Is(err, errNoLookup) && !errors.As(err, &ce) && !IsFatal(err)
+}
+
 // exhausted decides about a message out of attempts: its item is looked up first, and
-// the message is acked when the item is stored with its payload; else dead-lettered.
-func exhausted(f facts) action {
+// the message is acked when the item is stored with its payload; a conflict when it
+// holds another; tried again after delay when the look-up failed without telling (the
+// item may be stored: dead-lettering it could leave it in two places; the queue's
+// redrive policy is the backstop); else dead-lettered.
+func exhausted(f facts, delay time.Duration) action {
 	switch {
 	case !f.lookedUp:
 		return action{outcome: Exhausted, reason: f.putErr.Error(), lookup: true}
@@ -67,6 +81,9 @@ func exhausted(f facts) action {
 	var ce *ConflictError
 	if errors.As(f.lookupErr, &ce) {
 		return action{outcome: Conflict, reason: ce.Error(), deadLetter: true, conflict: ce}
+	}
+	if lookupUnknown(f.lookupErr) {
+		return action{outcome: Retry, reason: f.putErr.Error() + "; out of attempts, but " + f.lookupErr.Error(), visibility: true, delay: delay}
 	}
 	reason := f.putErr.Error()
 	if f.lookupErr != nil && !errors.Is(f.lookupErr, errNoLookup) {

@@ -70,13 +70,14 @@ func newOutages(window time.Duration, minFailures int, ratio float64, now func()
 	return &outages{window: window, minFailures: minFailures, ratio: ratio, now: now, deps: map[string]*depResults{}}
 }
 
-// resultClass says how a call's result counts: ok (the dependency answered: success, or
-// an item it refuses for good), failed (retryable), or not at all (a deployment error,
-// which the breaker handles; a panic, which is ours).
+// resultClass says how a call's result counts: ok (the dependency answered: success, an
+// item it refuses for good, a key that holds another event), failed (retryable), or not
+// at all (a deployment error, which the breaker handles; a panic, which is ours).
 func resultClass(err error) (counted, failed bool) {
 	var pe *panicError
+	var ce *ConflictError
 	switch {
-	case err == nil, IsUnwritable(err):
+	case err == nil, IsUnwritable(err), errors.As(err, &ce):
 		return true, false
 	case IsFatal(err), errors.As(err, &pe):
 		return false, false
@@ -134,6 +135,18 @@ func (d *depResults) count(slot int64) (ok, failed int) {
 
 func (o *outages) bucketLen() time.Duration {
 	return max(o.window/outageBuckets, time.Nanosecond)
+}
+
+// clear forgets every outage: intake resumed after a probe got through, so the
+// dependencies answer again; one still failing most writes is detected again by its
+// next failures. Without it, an outage whose dependency then sees no traffic would be
+// remembered for ever.
+func (o *outages) clear() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, d := range o.deps {
+		d.down = nil
+	}
 }
 
 // down returns the outage of dep, nil when it is up.

@@ -111,3 +111,32 @@ type testClock struct{ t time.Time }
 
 func (c *testClock) Now() time.Time          { return c.t }
 func (c *testClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// TestOutageConflictsAndResume: a conflict is an answer of the table, not a failure; an
+// outage is forgotten when intake resumes (a probe got through), even if its table sees
+// no traffic afterwards.
+func TestOutageConflictsAndResume(t *testing.T) {
+	throttled := &RetryableError{Err: errors.New("throttled")}
+	conflict := &ConflictError{Table: "events", Key: `pk="k"`, Existing: "a", Incoming: "b"}
+	now := &testClock{t: time.Date(2026, 2, 4, 14, 0, 0, 0, time.UTC)}
+	o := newOutages(10*time.Second, 5, 0.8, now.Now)
+	const tbl = "table events"
+	for range 50 {
+		o.record(tbl, conflict)
+	}
+	if d := o.down(tbl); d != nil || o.ownFailure(tbl, conflict) != nil {
+		t.Fatalf("50 conflicts make an outage: %v", d)
+	}
+	now.Advance(11 * time.Second) // the conflicts leave the window
+	for range 10 {
+		o.record(tbl, throttled)
+	}
+	if o.down(tbl) == nil {
+		t.Fatal("no outage after 10 failures of 10 results")
+	}
+	o.clear()
+	now.Advance(time.Hour)
+	if d := o.down(tbl); d != nil {
+		t.Errorf("an outage remembered after intake resumed: %v", d)
+	}
+}

@@ -120,7 +120,7 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	case retry.Exhausted(attempt):
 		// Any other error counts as retryable: an unclassified failure is not proof
 		// that retrying is useless.
-		a = exhausted(f)
+		a = exhausted(f, retry.Delay(attempt, u))
 	default:
 		a = action{outcome: Retry, reason: f.putErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
 	}
@@ -187,6 +187,12 @@ func (w *Worker) decideAll(j *job, f *facts) (a action, dlOutcome Outcome) {
 	if a.lookup {
 		f.lookedUp = true
 		f.stored, f.lookupErr = w.lookup(f.item)
+		if lookupUnknown(f.lookupErr) {
+			// The read failed too: part of an outage (held), or tried again later.
+			dep := tableDep(f.item.Table)
+			w.outages.record(dep, f.lookupErr)
+			f.outage = w.outages.ownFailure(dep, f.lookupErr)
+		}
 		a = decide(*f, j.msg.ReceiveCount, stopped, u)
 	}
 	if a.deadLetter {

@@ -333,5 +333,6 @@ func (w *Worker) breakerChanged(open bool, pause time.Duration, err error) {
 		return
 	}
 	w.log.Warn("intake resumed")
+	w.outages.clear()
 	w.resume()
 }
