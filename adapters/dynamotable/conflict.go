@@ -31,7 +31,7 @@ func laterRound(items []worker.Item) []bool {
 	var later []bool
 	first := make(map[string]string, len(items))
 	for i, it := range items {
-		k := it.Table + "\x00" + keyString(it.Key)
+		k := itemKey(it)
 		h, seen := first[k]
 		if !seen {
 			first[k] = it.PayloadHash()
@@ -92,7 +92,7 @@ func (t *Table) batchGet(ctx context.Context, items []worker.Item, idx []int, go
 	req := make(map[string]types.KeysAndAttributes)
 	for _, i := range idx {
 		it := items[i]
-		byKey[it.Table+"\x00"+keyString(it.Key)] = i
+		byKey[itemKey(it)] = i
 		ka, ok := req[it.Table]
 		if !ok {
 			ka = hashProjection(it.Key)
