@@ -31,7 +31,7 @@ func laterRound(items []worker.Item) []bool {
 	var later []bool
 	first := make(map[string]string, len(items))
 	for i, it := range items {
-		k := it.Table + "\x00" + keyString(it.Key)
+		k := itemKey(it)
 		h, seen := first[k]
 		if !seen {
 			first[k] = it.PayloadHash()
@@ -92,7 +92,7 @@ func (t *Table) batchGet(ctx context.Context, items []worker.Item, idx []int, go
 	req := make(map[string]types.KeysAndAttributes)
 	for _, i := range idx {
 		it := items[i]
-		byKey[it.Table+"\x00"+keyString(it.Key)] = i
+		byKey[itemKey(it)] = i
 		ka, ok := req[it.Table]
 		if !ok {
 			ka = hashProjection(it.Key)
@@ -141,7 +141,8 @@ func (t *Table) batchGet(ctx context.Context, items []worker.Item, idx []int, go
 
 // batchGetFailed handles a BatchGetItem call of req that failed with err as
 // batchWriteFailed does a write: a missing table among several, or one invalid key
-// among several, splits the call; else err is every pending item's error.
+// among several, splits the call; else err, classified as an item's (classifyItem), is
+// every pending item's error.
 func (t *Table) batchGetFailed(ctx context.Context, items []worker.Item, req map[string]types.KeysAndAttributes, byKey map[string]int, got map[int]storedHash, errs []error, err error) {
 	pending := keyIndexes(req, byKey, items)
 	switch {
@@ -154,7 +155,10 @@ func (t *Table) batchGetFailed(ctx context.Context, items []worker.Item, req map
 			t.batchGet(ctx, items, []int{i}, got, errs)
 		}
 	default:
-		err = classify(fmt.Errorf("batch get the hashes of %d items to write to %s: %w", countKeys(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
+		// A ValidationException of a call of several keys was split above: here it is
+		// about this one key (a partition key over 2,048 bytes, a sort key over 1,024),
+		// which no write can store either: the item is unwritable, as in batchWriteFailed.
+		err = classifyItem(fmt.Errorf("batch get the hashes of %d items to write to %s: %w", countKeys(req), strings.Join(slices.Sorted(maps.Keys(req)), ", "), err))
 		failKeys(req, byKey, items, errs, err)
 	}
 }

@@ -19,7 +19,8 @@ var _ worker.Looker = (*Table)(nil)
 // projected to worker.HashAttribute and a key attribute, so that an item without the
 // hash still comes back) and returns that attribute ("" when the item has
 // none, or not as a string) and whether the item exists. The worker calls it before it
-// dead-letters a message as exhausted. Errors are classified as Put's are.
+// dead-letters a message as exhausted. Errors are classified as Put's are: a key
+// DynamoDB refuses (a partition key over 2,048 bytes) is a *worker.UnwritableError.
 func (t *Table) Lookup(ctx context.Context, table string, key map[string]string) (hash string, found bool, err error) {
 	k := make(map[string]types.AttributeValue, len(key))
 	for n, v := range key {
@@ -41,7 +42,9 @@ func (t *Table) Lookup(ctx context.Context, table string, key map[string]string)
 		ExpressionAttributeNames: names,
 	})
 	if err != nil {
-		return "", false, classify(fmt.Errorf("get item %s in %s: %w", keyString(key), table, err))
+		// A ValidationException not about the key schema is about this key (too
+		// large): *worker.UnwritableError, as a write of it is.
+		return "", false, classifyItem(fmt.Errorf("get item %s in %s: %w", keyString(key), table, err))
 	}
 	if out.Item == nil {
 		return "", false, nil

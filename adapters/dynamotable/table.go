@@ -25,8 +25,10 @@ type Mode int
 const (
 	// BatchUpsert writes with BatchWriteItem, 25 items a call, after one consistent
 	// BatchGetItem of their keys' payload hashes: a key stored with the item's hash is
-	// not written again, one stored with another hash is a conflict. The default. Two
-	// writers of one key at the same instant both pass the read: the last write wins.
+	// not written again, one stored with another hash is a conflict. The default. Within
+	// one Table, the Put calls holding a key take turns from read to write (keylock.go);
+	// two workers (processes) writing one key at the same instant both pass the read,
+	// and the last write wins.
 	BatchUpsert Mode = iota
 	// ConditionalPut writes each item with PutItem on condition that its key is not
 	// stored yet: the first write wins; a failed condition reads the stored hash
@@ -69,8 +71,9 @@ var unprocessedBackoff = backoff.Policy{Initial: 20 * time.Millisecond, Multipli
 
 // Table writes worker items to DynamoDB. Safe for concurrent use.
 type Table struct {
-	api  API
-	opts Options
+	api   API
+	opts  Options
+	locks keyLocks // BatchUpsert's keys being read and written (keylock.go)
 }
 
 var _ worker.Sink = (*Table)(nil)
@@ -132,7 +135,7 @@ func (t *Table) putRound(ctx context.Context, items []worker.Item) []error {
 	seen := make(map[string]int, len(items))
 	var writes []int
 	for i, it := range items {
-		k := it.Table + "\x00" + keyString(it.Key)
+		k := itemKey(it)
 		j, dup := seen[k]
 		switch {
 		case !dup:
@@ -149,7 +152,7 @@ func (t *Table) putRound(ctx context.Context, items []worker.Item) []error {
 	}
 	if t.opts.Mode == BatchUpsert {
 		for i := range same { // earlier duplicates follow the last one
-			same[i] = seen[items[i].Table+"\x00"+keyString(items[i].Key)]
+			same[i] = seen[itemKey(items[i])]
 		}
 	}
 	// Convert.
@@ -170,16 +173,35 @@ func (t *Table) putRound(ctx context.Context, items []worker.Item) []error {
 		t.putEach(ctx, items, ok, avs, errs)
 	} else {
 		for start := 0; start < len(ok); start += maxBatchWrite {
-			chunk := t.unstored(ctx, items, ok[start:min(start+maxBatchWrite, len(ok))], errs)
-			if len(chunk) > 0 {
-				t.batchWrite(ctx, items, chunk, avs, errs)
-			}
+			t.upsert(ctx, items, ok[start:min(start+maxBatchWrite, len(ok))], avs, errs)
 		}
 	}
 	for i := range errs {
 		errs[i] = errs[same[i]]
 	}
 	return errs
+}
+
+// upsert writes the items of idx (at most 25, of distinct keys) that are not stored
+// yet, holding their keys (keyLocks) from the read of their stored hashes to the end of
+// the write.
+func (t *Table) upsert(ctx context.Context, items []worker.Item, idx []int, avs map[int]map[string]types.AttributeValue, errs []error) {
+	keys := make([]string, len(idx))
+	for j, i := range idx {
+		keys[j] = itemKey(items[i])
+	}
+	unlock, err := t.locks.lock(ctx, keys)
+	if err != nil {
+		err = classify(fmt.Errorf("wait for a write of the same key: %w", err))
+		for _, i := range idx {
+			errs[i] = err
+		}
+		return
+	}
+	defer unlock()
+	if chunk := t.unstored(ctx, items, idx, errs); len(chunk) > 0 {
+		t.batchWrite(ctx, items, chunk, avs, errs)
+	}
 }
 
 // unstored returns the items of idx to write: it reads the payload hashes stored
@@ -224,7 +246,7 @@ func (t *Table) batchWrite(ctx context.Context, items []worker.Item, idx []int, 
 	req := make(map[string][]types.WriteRequest)
 	for _, i := range idx {
 		it := items[i]
-		byKey[it.Table+"\x00"+keyString(it.Key)] = i
+		byKey[itemKey(it)] = i
 		req[it.Table] = append(req[it.Table], types.WriteRequest{PutRequest: &types.PutRequest{Item: avs[i]}})
 	}
 	for attempt := 0; ; attempt++ {
@@ -374,6 +396,10 @@ func (t *Table) putIfAbsent(ctx context.Context, it worker.Item, av map[string]t
 	}
 	return nil
 }
+
+// itemKey names an item's table and key: items with the same one write one item.
+// byKey maps rely on its table prefix ending at the first "\x00".
+func itemKey(it worker.Item) string { return it.Table + "\x00" + keyString(it.Key) }
 
 // keyString renders a key as name=value pairs sorted by name.
 func keyString(key map[string]string) string {
