@@ -23,7 +23,8 @@ import (
 type Looker interface {
 	// Lookup reads the item stored under key in table, with a strongly consistent read,
 	// and returns its HashAttribute ("" when it has none) and whether it exists.
-	// Errors are *RetryableError or *FatalError. Safe for concurrent use.
+	// Errors are *RetryableError, *FatalError or *UnwritableError (a key the store
+	// refuses). Safe for concurrent use.
 	Lookup(ctx context.Context, table string, key map[string]string) (hash string, found bool, err error)
 }
 
@@ -61,7 +62,7 @@ func (w *Worker) lookup(it Item) (stored bool, err error) {
 // the item may be stored.
 func lookupUnknown(err error) bool {
 	var ce *ConflictError
-	return err != nil && !errors.Is(err, errNoLookup) && !errors.As(err, &ce) && !IsFatal(err)
+	return err != nil && !errors.Is(err, errNoLookup) && !errors.As(err, &ce) && !IsFatal(err) && !IsUnwritable(err)
 }
 
 // exhausted decides about a message out of attempts: its item is looked up first, and
