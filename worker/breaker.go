@@ -50,25 +50,34 @@ func (b *breaker) signalLocked() {
 	b.changed = make(chan struct{})
 }
 
-// admit blocks until the poller may receive, and returns how many messages it may ask
-// for (n when closed, 1 for a probe, with probe set). ok is false when ctx is done.
-func (b *breaker) admit(ctx context.Context, n int) (got int, probe, ok bool) {
+// admission is a poller's leave to receive: n messages, or one with probe set. It was
+// given in a state that lasts until changed closes: a poller still waiting for
+// in-flight slots by then asks again (see acquire in loop.go).
+type admission struct {
+	n       int
+	probe   bool
+	changed <-chan struct{}
+}
+
+// admit blocks until the poller may receive, and says how many messages it may ask for
+// (n when closed, 1 for a probe). ok is false when ctx is done.
+func (b *breaker) admit(ctx context.Context, n int) (a admission, ok bool) {
 	for {
 		b.mu.Lock()
 		if b.state == open && !b.now().Before(b.until) {
 			b.state = halfOpen
 			b.probing = false
 		}
+		ch := b.changed
 		switch {
 		case b.state == closed:
 			b.mu.Unlock()
-			return n, false, true
+			return admission{n: n, changed: ch}, true
 		case b.state == halfOpen && !b.probing:
 			b.probing = true
 			b.mu.Unlock()
-			return 1, true, true
+			return admission{n: 1, probe: true, changed: ch}, true
 		}
-		ch := b.changed
 		wait := time.Second
 		if b.state == open {
 			wait = b.until.Sub(b.now())
@@ -78,7 +87,7 @@ func (b *breaker) admit(ctx context.Context, n int) (got int, probe, ok bool) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, false, false
+			return admission{}, false
 		case <-ch:
 		case <-t.C:
 		}

@@ -12,7 +12,8 @@ import (
 // queue's maxReceiveCount into its redrive dead-letter queue. A held message keeps its
 // in-flight slot and stays tracked, so the keeper extends its visibility; it is the next
 // probe, or is handled again as soon as intake resumes. Only when the worker stops is it
-// made visible again.
+// made visible again. As held messages may take every slot, a poller waiting for one
+// gives way when intake pauses (acquire in loop.go), so that the probe still goes out.
 
 // hold keeps j until intake resumes. It is handled again at once when intake resumed
 // meanwhile, and made visible again when the worker is stopping.

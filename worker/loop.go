@@ -63,18 +63,19 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 	failures := 0
 	for ctx.Err() == nil {
-		n, probe, ok := w.brk.admit(ctx, w.cfg.ReceiveMax)
+		a, ok := w.brk.admit(ctx, w.cfg.ReceiveMax)
 		if !ok {
 			return
 		}
+		n, probe := a.n, a.probe
 		if probe && w.probeHeld() {
 			continue // a held message is the probe: nothing is redelivered
 		}
-		if err := sem.Acquire(ctx, int64(n)); err != nil {
+		if !acquire(ctx, sem, a) {
 			if probe {
 				w.brk.probeEmpty()
 			}
-			return
+			continue // ctx ended, or the breaker changed state: ask admit again
 		}
 		// A long poll in progress when ctx ends is left to finish (within the grace
 		// period): cancelling it could leave messages delivered to a poll nobody reads,
@@ -113,6 +114,26 @@ func (w *Worker) poll(ctx context.Context, s *source, sem *semaphore.Weighted) {
 			slog.String("error", err.Error()), slog.Int("failures", failures), slog.Duration("backoff", d))
 		sleep(ctx, d)
 	}
+}
+
+// acquire takes a.n in-flight slots, and reports whether it did. Held messages keep
+// theirs (hold.go), so when intake pauses every slot may stay taken until it resumes,
+// which takes a probe, which takes a poller: rather than wait through the pause, it
+// gives way when the breaker changes state after the admission, or when ctx ends.
+func acquire(ctx context.Context, sem *semaphore.Weighted, a admission) bool {
+	if sem.TryAcquire(int64(a.n)) {
+		return true
+	}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-a.changed:
+			cancel()
+		case <-actx.Done():
+		}
+	}()
+	return sem.Acquire(actx, int64(a.n)) == nil
 }
 
 // start hands received messages to the workers. On a FIFO source the whole batch joins
