@@ -53,7 +53,9 @@ func TestNoCredentialsInLogs(t *testing.T) {
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
 	s.send(t, s.queueURL, generate(t, s.rs, 5, true, 82))
-	p2 := s.run(t, bin, withEnv(env, "AWS_ENDPOINT_URL_DYNAMODB="+dead), "--log-level", "debug", "--call-timeout", "1s")
+	// Outage detection off, so that the failures take the dead-letter path.
+	p2 := s.run(t, bin, withEnv(env, "AWS_ENDPOINT_URL_DYNAMODB="+dead), "--log-level", "debug", "--call-timeout", "1s",
+		"--outage-min-failures", "100000")
 	waitUntil(t, "dead letters", 30*time.Second, p2, func() bool { return s.queueCount(t, s.dlqURL) >= 5 })
 	p2.stop(t, 20*time.Second)
 	printed.WriteString(p2.logs.String())

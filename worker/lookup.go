@@ -65,12 +65,17 @@ func lookupUnknown(err error) bool {
 	return err != nil && !errors.Is(err, errNoLookup) && !errors.As(err, &ce) && !IsFatal(err) && !IsUnwritable(err)
 }
 
-// exhausted decides about a message out of attempts: its item is looked up first, and
-// the message is acked when the item is stored with its payload; a conflict when it
-// holds another; tried again after delay when the look-up failed without telling (the
-// item may be stored: dead-lettering it could leave it in two places; the queue's
-// redrive policy is the backstop); else dead-lettered.
-func exhausted(f facts, delay time.Duration) action {
+// lookupRetries is how many attempts past its last an exhausted message gets when its
+// look-up fails without telling, before it is dead-lettered all the same (the queue's
+// redrive policy, at max attempts + 3 as provision sets it, must not come first).
+const lookupRetries = 2
+
+// exhausted decides about a message out of attempts (over: how many attempts past its
+// last this one is): its item is looked up first, and the message is acked when the
+// item is stored with its payload; a conflict when it holds another; tried again after
+// delay when the look-up failed without telling (the item may be stored: dead-lettering
+// it could leave it in two places), up to lookupRetries times; else dead-lettered.
+func exhausted(f facts, delay time.Duration, over int) action {
 	switch {
 	case !f.lookedUp:
 		return action{outcome: Exhausted, reason: f.putErr.Error(), lookup: true}
@@ -83,7 +88,7 @@ func exhausted(f facts, delay time.Duration) action {
 	if errors.As(f.lookupErr, &ce) {
 		return action{outcome: Conflict, reason: ce.Error(), deadLetter: true, conflict: ce}
 	}
-	if lookupUnknown(f.lookupErr) {
+	if lookupUnknown(f.lookupErr) && over < lookupRetries {
 		return action{outcome: Retry, reason: f.putErr.Error() + "; out of attempts, but " + f.lookupErr.Error(), visibility: true, delay: delay}
 	}
 	reason := f.putErr.Error()

@@ -120,7 +120,7 @@ func decide(f facts, attempt int, stopped bool, u float64) action {
 	case retry.Exhausted(attempt):
 		// Any other error counts as retryable: an unclassified failure is not proof
 		// that retrying is useless.
-		a = exhausted(f, retry.Delay(attempt, u))
+		a = exhausted(f, retry.Delay(attempt, u), attempt-retry.MaxAttempts)
 	default:
 		a = action{outcome: Retry, reason: f.putErr.Error(), visibility: true, delay: retry.Delay(attempt, u)}
 	}

@@ -49,6 +49,8 @@ func TestDecide(t *testing.T) {
 			action{outcome: Rejected, reason: "its write failed (" + retryable.Error() + ") but its item was found already stored", ack: true}},
 		{"exhausted, look-up failed: tried again (it may be stored)", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, lookupErr: other}, 3, false,
 			action{outcome: Retry, reason: retryable.Error() + "; out of attempts, but " + other.Error(), visibility: true, delay: 45 * time.Second}},
+		{"exhausted, look-up failed two attempts past the last: dead-lettered", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, lookupErr: other}, 5, false,
+			action{outcome: Exhausted, reason: retryable.Error() + "; " + other.Error(), deadLetter: true}},
 		{"exhausted, look-up failed for good: dead-lettered", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, lookupErr: fatal}, 3, false,
 			action{outcome: Exhausted, reason: retryable.Error() + "; " + fatal.Error(), deadLetter: true}},
 		{"exhausted, look-up failed during an outage: held", facts{verdict: valid, wrote: true, putErr: retryable, lookedUp: true, lookupErr: other, outage: outage}, 3, false,
