@@ -2,8 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -198,12 +199,7 @@ func (r *attrReads) list() []string {
 	case len(r.names) == 0:
 		return nil
 	}
-	out := make([]string, 0, len(r.names))
-	for n := range r.names {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(r.names))
 }
 
 // attrWalker walks a checked expression for reads of message.attributes: by a

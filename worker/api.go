@@ -7,6 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -132,6 +135,19 @@ type ConflictError struct {
 	Key      string // the key, as name="value" pairs sorted by name
 	Existing string // the stored item's payload hash
 	Incoming string // this item's payload hash
+}
+
+// KeyString renders a key as ConflictError.Key holds it: name="value" pairs sorted by
+// name, joined by commas.
+func KeyString(key map[string]string) string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(key)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, key[k])
+	}
+	return b.String()
 }
 
 func (e *ConflictError) Error() string {

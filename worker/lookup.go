@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"eventproc/engine"
@@ -53,7 +52,7 @@ func (w *Worker) lookup(it Item) (stored bool, err error) {
 		return true, nil
 	case hash != want:
 		// Its key holds another event: a conflict its own writes did not get to see.
-		return false, &ConflictError{Table: it.Table, Key: keyText(it.Key), Existing: hash, Incoming: want}
+		return false, &ConflictError{Table: it.Table, Key: KeyString(it.Key), Existing: hash, Incoming: want}
 	}
 	return true, nil
 }
@@ -96,16 +95,4 @@ func exhausted(f facts, delay time.Duration, over int) action {
 		reason += "; " + f.lookupErr.Error()
 	}
 	return action{outcome: Exhausted, reason: reason, deadLetter: true}
-}
-
-// keyText renders a key as name="value" pairs sorted by name, as ConflictError.Key.
-func keyText(key map[string]string) string {
-	var b strings.Builder
-	for i, k := range sortedKeys(key) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", k, key[k])
-	}
-	return b.String()
 }

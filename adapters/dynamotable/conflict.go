@@ -58,7 +58,7 @@ func compare(it worker.Item, existing string, found bool) (write bool, err error
 	case existing == incoming:
 		return false, nil
 	}
-	return false, &worker.ConflictError{Table: it.Table, Key: keyString(it.Key), Existing: existing, Incoming: incoming}
+	return false, &worker.ConflictError{Table: it.Table, Key: worker.KeyString(it.Key), Existing: existing, Incoming: incoming}
 }
 
 // storedHashes reads, with consistent BatchGetItem calls of at most 100 keys, the
@@ -238,11 +238,11 @@ func (t *Table) conditionFailed(ctx context.Context, it worker.Item, exists *typ
 		out, err := t.api.GetItem(cctx, &dynamodb.GetItemInput{TableName: aws.String(it.Table), Key: keyAttributes(it.Key),
 			ConsistentRead: ka.ConsistentRead, ProjectionExpression: ka.ProjectionExpression, ExpressionAttributeNames: ka.ExpressionAttributeNames})
 		if err != nil {
-			return classify(fmt.Errorf("get item %s in %s: %w", keyString(it.Key), it.Table, err))
+			return classify(fmt.Errorf("get item %s in %s: %w", worker.KeyString(it.Key), it.Table, err))
 		}
 		if out.Item == nil {
 			// Deleted since the condition failed: the next attempt writes it.
-			return &worker.RetryableError{Err: fmt.Errorf("put item %s in %s: stored, then gone", keyString(it.Key), it.Table)}
+			return &worker.RetryableError{Err: fmt.Errorf("put item %s in %s: stored, then gone", worker.KeyString(it.Key), it.Table)}
 		}
 		old = out.Item
 	}

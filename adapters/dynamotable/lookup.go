@@ -44,7 +44,7 @@ func (t *Table) Lookup(ctx context.Context, table string, key map[string]string)
 	if err != nil {
 		// A ValidationException not about the key schema is about this key (too
 		// large): *worker.UnwritableError, as a write of it is.
-		return "", false, classifyItem(fmt.Errorf("get item %s in %s: %w", keyString(key), table, err))
+		return "", false, classifyItem(fmt.Errorf("get item %s in %s: %w", worker.KeyString(key), table, err))
 	}
 	if out.Item == nil {
 		return "", false, nil

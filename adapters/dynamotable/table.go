@@ -163,7 +163,7 @@ func (t *Table) putRound(ctx context.Context, items []worker.Item) []error {
 		if err != nil {
 			// A value the adapter cannot write (NaN, bytes), or no key: this item can
 			// never be written, but nothing is wrong with the deployment.
-			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item %s in %s: %w", keyString(items[i].Key), items[i].Table, err)}
+			errs[i] = &worker.UnwritableError{Err: fmt.Errorf("put item %s in %s: %w", worker.KeyString(items[i].Key), items[i].Table, err)}
 			continue
 		}
 		avs[i] = av
@@ -392,23 +392,11 @@ func (t *Table) putIfAbsent(ctx context.Context, it worker.Item, av map[string]t
 		return t.conditionFailed(ctx, it, exists) // stored before: first write wins
 	}
 	if err != nil {
-		return classifyItem(fmt.Errorf("put item %s in %s: %w", keyString(it.Key), it.Table, err))
+		return classifyItem(fmt.Errorf("put item %s in %s: %w", worker.KeyString(it.Key), it.Table, err))
 	}
 	return nil
 }
 
 // itemKey names an item's table and key: items with the same one write one item.
 // byKey maps rely on its table prefix ending at the first "\x00".
-func itemKey(it worker.Item) string { return it.Table + "\x00" + keyString(it.Key) }
-
-// keyString renders a key as name=value pairs sorted by name.
-func keyString(key map[string]string) string {
-	var b strings.Builder
-	for i, k := range slices.Sorted(maps.Keys(key)) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", k, key[k])
-	}
-	return b.String()
-}
+func itemKey(it worker.Item) string { return it.Table + "\x00" + worker.KeyString(it.Key) }

@@ -99,7 +99,7 @@ func (f *fakeAPI) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIte
 	for table, rs := range in.RequestItems {
 		for i, r := range rs {
 			key := map[string]string{"pk": r.PutRequest.Item["pk"].(*types.AttributeValueMemberS).Value}
-			k := table + workertest.KeyString(key)
+			k := table + worker.KeyString(key)
 			if seen[k] {
 				return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "Provided list of item keys contains duplicates"}
 			}

@@ -35,7 +35,7 @@ func wantConflict(t *testing.T, f SinkFixture, err error, k, existing, incoming 
 		t.Errorf("put of %s: %v, want a conflict", k, err)
 		return
 	}
-	want := worker.ConflictError{Table: f.Table, Key: KeyString(map[string]string{"pk": k}), Existing: existing, Incoming: incoming}
+	want := worker.ConflictError{Table: f.Table, Key: worker.KeyString(map[string]string{"pk": k}), Existing: existing, Incoming: incoming}
 	if *ce != want {
 		t.Errorf("conflict %+v, want %+v", *ce, want)
 	}

@@ -9,7 +9,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -166,7 +165,7 @@ func (t *Table) Put(ctx context.Context, items []worker.Item) []error {
 			tbl = make(map[string]worker.Item)
 			t.items[it.Table] = tbl
 		}
-		k := KeyString(it.Key)
+		k := worker.KeyString(it.Key)
 		if old, ok := tbl[k]; ok {
 			t.dupes++
 			if old.PayloadHash() != "" && it.PayloadHash() != "" {
@@ -281,24 +280,11 @@ func sameKeys(want []string, key map[string]string) bool {
 	return true
 }
 
-// KeyString renders a key as "name=value,name=value" sorted by name: a map key for items.
-func KeyString(key map[string]string) string {
-	names := slices.Sorted(maps.Keys(key))
-	var b strings.Builder
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", n, key[n])
-	}
-	return b.String()
-}
-
 // Get returns the item stored under key in table.
 func (t *Table) Get(table string, key map[string]string) (worker.Item, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	it, ok := t.items[table][KeyString(key)]
+	it, ok := t.items[table][worker.KeyString(key)]
 	return cloneItem(it), ok
 }
 
@@ -314,7 +300,7 @@ func (t *Table) Lookup(ctx context.Context, table string, key map[string]string)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lookups++
-	it, ok := t.items[table][KeyString(key)]
+	it, ok := t.items[table][worker.KeyString(key)]
 	if !ok {
 		return "", false, nil
 	}
